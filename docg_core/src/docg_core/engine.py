@@ -1,0 +1,676 @@
+"""The engine: runs a workflow's nodes in order, records every step, pauses and resumes.
+
+A run walks the node tree. Resuming walks it again from the top: nodes whose steps already
+succeeded are not run again (their recorded outputs rebuild the variable scope and their
+recorded branch choices and loop items are reused), so the walk continues exactly where the
+execution paused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol, TypeVar
+
+import httpx
+from pydantic_core import to_jsonable_python
+
+from ._http import http_factory
+from ._masking import mask_secrets
+from .apps import ActionResult, BaseAction, BaseApp, validate_arguments
+from .conditions import select_branches
+from .context import AppInfo, ExecutionInfo, FlowInfo, StepInfo, build_context
+from .errors import (
+    DocgError,
+    ExecutionError,
+    Problem,
+    StepError,
+    ValidationError,
+)
+from .plugins import Registry, get_registry
+from .records import ExecutionRecord, StepRecord, WaitRecord, utcnow
+from .retry import classify_error
+from .store import ExecutionStore, InMemoryStore
+from .validation import validate_workflow
+from .variables import compute_parameters
+from .workflow import Node, Workflow, load_workflow
+
+__all__ = ["ConnectionProvider", "Engine"]
+
+logger = logging.getLogger("docg.engine")
+T = TypeVar("T")
+
+
+class ConnectionProvider(Protocol):
+    """Looks up the decrypted credentials of a node's ``connection``."""
+
+    async def get_credentials(self, connection_id: str, *, app_key: str) -> Mapping[str, Any]:
+        """Credentials for ``connection_id``; raise ``KeyError`` if there is no such connection."""
+        ...
+
+
+class _MappingConnections:
+    def __init__(self, connections: Mapping[str, Mapping[str, Any]]) -> None:
+        self._connections = connections
+
+    async def get_credentials(self, connection_id: str, *, app_key: str) -> Mapping[str, Any]:
+        return self._connections[connection_id]
+
+
+StepObserver = Callable[[ExecutionRecord, StepRecord], None]
+
+
+class Engine:
+    """Runs workflows. Every argument has a working default::
+
+        engine = Engine()
+        execution = await engine.run(workflow, {"deal_id": 42})
+
+    :param registry: apps available to workflows (default: built-ins + installed plugins).
+    :param store: where executions are kept (default: in memory).
+    :param connections: credentials by connection id, a mapping or a :class:`ConnectionProvider`.
+    :param env_allowlist: environment variables ``{{env.X}}`` may read (default: the
+        comma-separated ``DOCG_ENV_ALLOWLIST``); any other is missing.
+    :param http_transport: replaces the network for every ``ctx.http`` (tests, fakes).
+    :param storage: the file storage given to actions as ``ctx.storage``.
+    :param on_step: called after every step record is written (progress displays).
+    """
+
+    def __init__(
+        self,
+        *,
+        registry: Registry | None = None,
+        store: ExecutionStore | None = None,
+        connections: Mapping[str, Mapping[str, Any]] | ConnectionProvider | None = None,
+        env_allowlist: Sequence[str] | None = None,
+        http_transport: httpx.AsyncBaseTransport | None = None,
+        storage: Any = None,
+        on_step: StepObserver | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.registry = registry if registry is not None else get_registry()
+        self.store: ExecutionStore = store if store is not None else InMemoryStore()
+        if connections is None:
+            connections = {}
+        if isinstance(connections, Mapping):
+            connections = _MappingConnections(connections)
+        self.connections: ConnectionProvider = connections
+        if env_allowlist is None:
+            raw = os.environ.get("DOCG_ENV_ALLOWLIST", "")
+            env_allowlist = [v.strip() for v in raw.split(",") if v.strip()]
+        self.env_allowlist = tuple(env_allowlist)
+        self.http_transport = http_transport
+        self.storage = storage
+        self.on_step = on_step
+        self._sleep = sleep
+        self._tasks: dict[str, asyncio.Task[Any]] = {}
+        self._cancel_requested: set[str] = set()
+
+    # -- public API -------------------------------------------------------------------------
+
+    async def run(
+        self,
+        workflow: Workflow,
+        trigger_data: Mapping[str, Any] | None = None,
+        *,
+        until_step: str | None = None,
+        mock_data: Mapping[str, Any] | None = None,
+        test_run: bool | None = None,
+        execution_id: str | None = None,
+    ) -> ExecutionRecord:
+        """Run ``workflow`` with ``trigger_data`` and return the execution record.
+
+        ``until_step`` stops after that node; ``mock_data`` maps node ids to outputs that
+        replace those nodes' runs (nothing external is called for them). Either makes it a
+        test run. Raises :class:`ValidationError` (before anything runs) if the workflow or
+        the arguments are invalid.
+        """
+        validate_workflow(workflow, self.registry)
+        problems = []
+        if until_step is not None and workflow.node(until_step) is None:
+            problems.append(Problem("no node with this id", until_step, "until_step"))
+        for node_id in mock_data or {}:
+            if node_id != "trigger" and workflow.node(node_id) is None:
+                problems.append(Problem("no node with this id", node_id, "mock_data"))
+        if problems:
+            raise ValidationError(problems)
+        mock = dict(mock_data or {})
+        execution = ExecutionRecord(
+            id=execution_id or str(uuid.uuid4()),
+            flow_id=workflow.id,
+            flow_name=workflow.name,
+            workflow=workflow.model_dump(mode="json", exclude_defaults=True),
+            test_run=bool(until_step or mock) if test_run is None else test_run,
+            until_step=until_step,
+            mock_data=to_jsonable_python(mock) if mock else None,
+        )
+        if "trigger" in mock:
+            execution.trigger_data = _as_output(mock["trigger"])["data"]
+        else:
+            execution.trigger_data = await self._run_trigger(workflow, execution, trigger_data)
+        await self.store.create_execution(execution)
+        await self._drive(execution, workflow, None)
+        return execution
+
+    async def resume(
+        self, execution_id: str, node_id: str, payload: Mapping[str, Any] | None = None
+    ) -> ExecutionRecord:
+        """Continue a waiting execution: the waiting step ``node_id`` finishes with ``payload``.
+
+        Exactly once: a second resume of the same step raises :class:`ExecutionError`. A
+        payload the action rejects raises :class:`ValidationError` and the step keeps waiting.
+        ``node_id`` may be a step key (``node[2]``) for a node inside a loop.
+        """
+        execution = await self.store.get_execution(execution_id)
+        step = execution.step(node_id)
+        if step is None:
+            waiting = [s for s in execution.steps if s.node_id == node_id and s.status == "waiting"]
+            step = waiting[0] if len(waiting) == 1 else None
+        if step is None:
+            raise ExecutionError(f"execution {execution_id} has no step {node_id!r} to resume")
+        if execution.status != "waiting" or step.status != "waiting":
+            state = step.status if execution.status in ("waiting", "running") else execution.status
+            raise ExecutionError(
+                f"step {step.key!r} of execution {execution_id} is not waiting ({state}); "
+                "it cannot be resumed again"
+            )
+        if not await self.store.claim_waiting_step(execution_id, step.key):
+            raise ExecutionError(
+                f"step {step.key!r} of execution {execution_id} was already resumed"
+            )
+        execution.status = "running"
+        workflow = load_workflow(execution.workflow)
+        await self._drive(execution, workflow, (step.key, dict(payload or {})))
+        return execution
+
+    async def cancel(self, execution_id: str) -> ExecutionRecord:
+        """Cancel a running or waiting execution; a finished one is returned unchanged."""
+        task = self._tasks.get(execution_id)
+        if task is not None and not task.done():
+            self._cancel_requested.add(execution_id)
+            task.cancel()
+        execution = await self.store.get_execution(execution_id)
+        if execution.finished:
+            return execution
+        execution.status = "cancelled"
+        execution.error = "cancelled"
+        execution.completed_at = utcnow()
+        await self.store.update_execution(execution)
+        return execution
+
+    async def resume_due(self, now: datetime | None = None) -> list[ExecutionRecord]:
+        """Resume every waiting step whose ``resume_at`` has come (delays, approval expiry),
+        with the payload ``{"timeout": true}``."""
+        resumed = []
+        for execution_id, key in await self.store.due_waits(now or utcnow()):
+            try:
+                resumed.append(await self.resume(execution_id, key, {"timeout": True}))
+            except ExecutionError:
+                continue  # resumed by someone else meanwhile
+        return resumed
+
+    async def poll(self, workflow: Workflow) -> list[ExecutionRecord]:
+        """Ask the workflow's polling trigger for new items and start one execution per item
+        never seen before (by its dedupe key)."""
+        trigger_cls = self.registry.trigger(workflow.trigger.app, workflow.trigger.key)
+        app = self.registry.app(workflow.trigger.app)
+        execution_id = str(uuid.uuid4())
+        params = validate_arguments(trigger_cls.arguments, workflow.trigger.parameters)
+        ctx = self._context(app, workflow, execution_id, "trigger", "trigger", trigger_cls.key, params, {}, None, {})
+        try:
+            items = await trigger_cls().poll(ctx)
+        finally:
+            await ctx.aclose()
+        scope = f"{workflow.id or workflow.name}:trigger"
+        started = []
+        for item in items:
+            if await self.store.claim_dedupe_key(scope, item.dedupe_key):
+                started.append(await self.run(workflow, item.data))
+        return started
+
+    def run_sync(
+        self, workflow: Workflow, trigger_data: Mapping[str, Any] | None = None, **kwargs: Any
+    ) -> ExecutionRecord:
+        """:meth:`run` for callers without an event loop."""
+        return asyncio.run(self.run(workflow, trigger_data, **kwargs))
+
+    def resume_sync(
+        self, execution_id: str, node_id: str, payload: Mapping[str, Any] | None = None
+    ) -> ExecutionRecord:
+        """:meth:`resume` for callers without an event loop."""
+        return asyncio.run(self.resume(execution_id, node_id, payload))
+
+    # -- internals --------------------------------------------------------------------------
+
+    async def _run_trigger(
+        self, workflow: Workflow, execution: ExecutionRecord, trigger_data: Any
+    ) -> Any:
+        ref = workflow.trigger
+        trigger_cls = self.registry.trigger(ref.app, ref.key)
+        app = self.registry.app(ref.app)
+        ctx = self._context(
+            app, workflow, execution.id, "trigger", "trigger", ref.key, ref.parameters, {},
+            trigger_data, {},
+        )
+        try:
+            result = await trigger_cls().run(ctx)
+        except StepError as exc:
+            raise ValidationError(Problem(exc.message, None, "trigger")) from None
+        finally:
+            await ctx.aclose()
+        return to_jsonable_python(result.data)
+
+    def _context(
+        self,
+        app: BaseApp,
+        workflow: Workflow,
+        execution_id: str,
+        node_id: str,
+        key: str,
+        action_key: str,
+        params: Mapping[str, Any],
+        auth: Mapping[str, Any],
+        trigger_output: Any,
+        outputs: Mapping[str, Any],
+        *,
+        test_run: bool = False,
+        attempt: int = 1,
+    ) -> Any:
+        return build_context(
+            store=self.store,
+            app=AppInfo(app.key, app.name),
+            flow=FlowInfo(workflow.id, workflow.name, workflow.version),
+            step=StepInfo(
+                id=node_id,
+                key=key,
+                app=app.key,
+                action=action_key,
+                parameters=params,
+                idempotency_key=f"{execution_id}:{key}",
+                attempt=attempt,
+            ),
+            execution=ExecutionInfo(execution_id, test_run),
+            auth=auth,
+            trigger_output=trigger_output,
+            action_output=outputs,
+            storage=self.storage,
+            http_factory=http_factory(app, transport=self.http_transport),
+        )
+
+    async def _drive(
+        self,
+        execution: ExecutionRecord,
+        workflow: Workflow,
+        resume: tuple[str, dict[str, Any]] | None,
+    ) -> None:
+        run = _Run(self, execution, workflow, resume)
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks[execution.id] = task
+        try:
+            await run.walk(workflow.nodes, None)
+            execution.status = "completed"
+        except _Pause:
+            execution.status = "waiting"
+        except _End:
+            execution.status = "completed"
+        except _Fail as fail:
+            execution.status = "failed"
+            execution.error = fail.message
+        except _BadResume as bad:
+            await run.restore_wait(bad.step)
+            raise bad.error from None
+        except asyncio.CancelledError:
+            execution.status = "cancelled"
+            execution.error = "cancelled"
+            execution.completed_at = utcnow()
+            execution.steps = list(run.steps.values())
+            await asyncio.shield(self.store.update_execution(execution))
+            if execution.id in self._cancel_requested and task is not None:
+                self._cancel_requested.discard(execution.id)
+                task.uncancel()
+                return
+            raise
+        except DocgError as exc:
+            execution.status = "failed"
+            execution.error = str(exc)
+        finally:
+            self._tasks.pop(execution.id, None)
+        if execution.finished:
+            execution.completed_at = utcnow()
+        execution.steps = list(run.steps.values())
+        await self.store.update_execution(execution)
+
+
+class _Pause(Exception):
+    """A step waits: the execution pauses."""
+
+
+class _End(Exception):
+    """The stop action ran, or ``until_step`` was reached."""
+
+
+class _Fail(Exception):
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+
+class _BadResume(Exception):
+    """The resume payload was rejected: the step goes back to waiting."""
+
+    def __init__(self, step: StepRecord, error: ValidationError) -> None:
+        self.step = step
+        self.error = error
+
+
+@dataclass
+class _LoopFrame:
+    suffix: str
+    scope: dict[str, Any]
+
+
+def _as_output(value: Any) -> dict[str, Any]:
+    """A mock or a result as ``{"raw", "data", "metadata"}``."""
+    if isinstance(value, Mapping) and "data" in value and set(value) <= {"raw", "data", "metadata"}:
+        return {"raw": value.get("raw"), "data": value["data"], "metadata": value.get("metadata") or {}}
+    return {"raw": value, "data": value, "metadata": {}}
+
+
+class _Run:
+    """One pass over the node tree of one execution."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        execution: ExecutionRecord,
+        workflow: Workflow,
+        resume: tuple[str, dict[str, Any]] | None,
+    ) -> None:
+        self.engine = engine
+        self.execution = execution
+        self.workflow = workflow
+        self.resume = resume
+        self.steps: dict[str, StepRecord] = {s.key: s for s in execution.steps}
+        self.outputs: dict[str, Any] = {}
+        env = {k: os.environ[k] for k in engine.env_allowlist if k in os.environ}
+        self.scope: dict[str, Any] = {
+            "trigger": execution.trigger_data,
+            "step": self.outputs,
+            "flow": {"id": workflow.id, "name": workflow.name, "version": workflow.version},
+            "execution": {
+                "id": execution.id,
+                "started_at": execution.started_at.isoformat(),
+                "test_run": execution.test_run,
+            },
+            "env": env,
+        }
+        self.mock = execution.mock_data or {}
+
+    async def save(self, step: StepRecord) -> None:
+        self.steps[step.key] = step
+        await self.engine.store.save_step(self.execution.id, step)
+        if self.engine.on_step is not None:
+            self.engine.on_step(self.execution, step)
+
+    async def walk(self, nodes: Sequence[Node], loop: _LoopFrame | None) -> None:
+        for node in nodes:
+            key = node.id + (loop.suffix if loop else "")
+            if node.type == "single":
+                await self.single(node, key)
+            elif node.type == "loop":
+                await self.loop(node, key, loop)
+            else:
+                await self.branch(node, key, loop)
+            if self.execution.until_step == node.id:
+                raise _End
+
+    async def branch(self, node: Node, key: str, loop: _LoopFrame | None) -> None:
+        done = self.steps.get(key)
+        if done is not None and done.status in ("success", "skipped") and done.data_out:
+            selected: list[int] = list(done.data_out["data"]["selected"])
+        else:
+            mode = "first" if node.type == "branch" else "all"
+            chosen = select_branches(node.branches, self.scope, mode=mode)
+            selected = [i for i, b in enumerate(node.branches) if any(b is c for c in chosen)]
+            now = utcnow()
+            data = {"selected": selected, "branches": [node.branches[i].name for i in selected]}
+            await self.save(
+                StepRecord(
+                    key=key,
+                    node_id=node.id,
+                    status="success" if selected else "skipped",
+                    data_out={"raw": None, "data": data, "metadata": {}},
+                    attempt=1,
+                    started_at=now,
+                    completed_at=now,
+                )
+            )
+        self.outputs[node.id] = self.steps[key].data_out
+        for i in selected:
+            await self.walk(node.branches[i].nodes, loop)
+
+    async def loop(self, node: Node, key: str, outer: _LoopFrame | None) -> None:
+        step = self.steps.get(key)
+        if step is not None and step.status in ("success", "running") and step.data_in:
+            items = step.data_in["items"]
+        else:
+            items = compute_parameters(node.items, self.scope)
+            step = StepRecord(
+                key=key, node_id=node.id, status="running", attempt=1, started_at=utcnow(),
+                data_in={"items": to_jsonable_python(items)},
+            )
+            if items is None:
+                items = []
+            if not isinstance(items, list):
+                step.status, step.completed_at = "failed", utcnow()
+                step.error = f"items must be a list, got {type(items).__name__}"
+                await self.save(step)
+                raise _Fail(f"node {node.id!r}: {step.error}")
+            step.data_in = {"items": to_jsonable_python(items)}
+            await self.save(step)
+        previous = self.scope.get("loop")
+        results = []
+        try:
+            for index, item in enumerate(items):
+                frame = _LoopFrame(
+                    suffix=f"{outer.suffix if outer else ''}[{index}]",
+                    scope={"item": item, "index": index, "parent": outer.scope if outer else None},
+                )
+                self.scope["loop"] = frame.scope
+                await self.walk(node.nodes, frame)
+                results.append(
+                    {n.id: self.outputs[n.id]["data"] for n in node.nodes if n.id in self.outputs}
+                )
+        finally:
+            if previous is None:
+                self.scope.pop("loop", None)
+            else:
+                self.scope["loop"] = previous
+        if step.status != "success":
+            step = step.model_copy(
+                update={
+                    "status": "success",
+                    "completed_at": utcnow(),
+                    "data_out": {
+                        "raw": None,
+                        "data": to_jsonable_python({"count": len(items), "results": results}),
+                        "metadata": {},
+                    },
+                }
+            )
+            await self.save(step)
+        self.outputs[node.id] = step.data_out
+
+    async def single(self, node: Node, key: str) -> None:
+        done = self.steps.get(key)
+        resuming = self.resume is not None and self.resume[0] == key
+        if done is not None and not resuming:
+            if done.status == "success" or (done.status == "failed" and node.continue_on_error):
+                self.outputs[node.id] = done.data_out
+                return
+            if done.status == "waiting":
+                raise _Pause
+        assert node.app is not None and node.action is not None
+        engine = self.engine
+        if node.id in self.mock:
+            now = utcnow()
+            params = compute_parameters(node.parameters, self.scope)
+            await self.save(
+                StepRecord(
+                    key=key, node_id=node.id, app=node.app, action=node.action, status="success",
+                    data_in=to_jsonable_python(params),
+                    data_out=to_jsonable_python(_as_output(self.mock[node.id])),
+                    attempt=1, started_at=now, completed_at=now,
+                )
+            )
+            self.outputs[node.id] = self.steps[key].data_out
+            return
+        step = (done if resuming and done is not None else None) or StepRecord(
+            key=key, node_id=node.id, app=node.app, action=node.action
+        )
+        step = step.model_copy(update={"status": "running", "error": None, "error_code": None})
+        if step.started_at is None:
+            step.started_at = utcnow()
+        try:
+            app = engine.registry.app(node.app)
+            action_cls = engine.registry.action(node.app, node.action)
+            raw_params = compute_parameters(node.parameters, self.scope)
+            auth = await self.credentials(node, app)
+            step.data_in = mask_secrets(
+                to_jsonable_python(raw_params), action_cls.arguments, app, auth
+            )
+            if not resuming:
+                step.attempt = 1
+                await self.save(step)
+            params = validate_arguments(action_cls.arguments, raw_params, node_id=node.id)
+        except DocgError as exc:
+            await self.fail(node, step, StepError(str(exc)))
+            return
+        if resuming:
+            assert self.resume is not None
+            result = await self.finish_resume(node, step, action_cls, app, params, auth)
+        else:
+            result = await self.attempts(node, step, action_cls, app, params, auth)
+        if result is None:
+            return  # failed, continue_on_error
+        await self.record_result(node, step, result)
+
+    async def credentials(self, node: Node, app: BaseApp) -> Mapping[str, Any]:
+        if node.connection is None:
+            return {}
+        try:
+            return await self.engine.connections.get_credentials(node.connection, app_key=app.key)
+        except KeyError:
+            raise StepError(f"connection {node.connection!r} not found") from None
+
+    def context(
+        self, node: Node, step: StepRecord, app: BaseApp, action_key: str,
+        params: Mapping[str, Any], auth: Mapping[str, Any],
+    ) -> Any:
+        return self.engine._context(
+            app, self.workflow, self.execution.id, node.id, step.key, action_key, params, auth,
+            self.execution.trigger_data, self.outputs, test_run=self.execution.test_run,
+            attempt=step.attempt,
+        )
+
+    async def attempts(
+        self, node: Node, step: StepRecord, action_cls: type[BaseAction], app: BaseApp,
+        params: Mapping[str, Any], auth: Mapping[str, Any],
+    ) -> ActionResult | None:
+        policy = action_cls.retry
+        while True:
+            ctx = self.context(node, step, app, action_cls.key, params, auth)
+            try:
+                result = await action_cls().run(ctx)
+                if not isinstance(result, ActionResult):
+                    raise StepError(
+                        f"action {app.key}/{action_cls.key} returned "
+                        f"{type(result).__name__}, not an ActionResult"
+                    )
+                return result
+            except asyncio.CancelledError:
+                raise
+            except ValidationError as exc:
+                error = StepError(str(exc), code="invalid")
+            except Exception as exc:
+                error = classify_error(exc)
+            finally:
+                await ctx.aclose()
+            if not error.retryable or step.attempt >= policy.attempts:
+                await self.fail(node, step, error)
+                return None
+            delay = policy.delay(step.attempt, getattr(error, "retry_after", None))
+            logger.info(
+                "step %s of %s failed (attempt %d, %s); retrying in %.1fs",
+                step.key, self.execution.id, step.attempt, error, delay,
+            )
+            step.error, step.error_code = f"attempt {step.attempt}: {error}", error.code
+            step.attempt += 1
+            await self.save(step)
+            await self.engine._sleep(delay)
+
+    async def finish_resume(
+        self, node: Node, step: StepRecord, action_cls: type[BaseAction], app: BaseApp,
+        params: Mapping[str, Any], auth: Mapping[str, Any],
+    ) -> ActionResult | None:
+        assert self.resume is not None
+        ctx = self.context(node, step, app, action_cls.key, params, auth)
+        try:
+            return await action_cls().resume(ctx, self.resume[1])
+        except ValidationError as exc:
+            waiting = self.steps.get(step.key) or step
+            raise _BadResume(waiting, exc) from None
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            await self.fail(node, step, classify_error(exc))
+            return None
+        finally:
+            await ctx.aclose()
+
+    async def restore_wait(self, step: StepRecord) -> None:
+        """Put a step whose resume payload was rejected back to waiting."""
+        step = step.model_copy(update={"status": "waiting"})
+        await self.save(step)
+        self.execution.status = "waiting"
+        self.execution.steps = list(self.steps.values())
+        await self.engine.store.update_execution(self.execution)
+
+    async def record_result(self, node: Node, step: StepRecord, result: ActionResult) -> None:
+        step.data_out = to_jsonable_python(result.to_output())
+        step.error, step.error_code = None, None
+        if result.waiting is not None:
+            w = result.waiting
+            step.status = "waiting"
+            step.wait = WaitRecord(
+                reason=w.reason, resume_token=w.resume_token,
+                resume_at=w.resume_at, expires_at=w.expires_at,
+            )
+            await self.save(step)
+            raise _Pause
+        step.status = "success"
+        step.wait = None
+        step.completed_at = datetime.now(UTC)
+        await self.save(step)
+        self.outputs[node.id] = step.data_out
+        if result.ends_execution:
+            raise _End
+
+    async def fail(self, node: Node, step: StepRecord, error: StepError) -> None:
+        step.status = "failed"
+        step.error = error.message if isinstance(error, StepError) else str(error)
+        step.error_code = error.code
+        if error.details:
+            step.data_out = {"raw": None, "data": to_jsonable_python(error.details), "metadata": {}}
+        step.completed_at = utcnow()
+        await self.save(step)
+        if not node.continue_on_error:
+            raise _Fail(f"node {node.id!r} failed: {step.error}")
+        self.outputs[node.id] = step.data_out or {
+            "raw": None, "data": {}, "metadata": {"error": step.error},
+        }

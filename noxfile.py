@@ -46,7 +46,9 @@ def tests(session: nox.Session) -> None:
 def tests_postgres(session: nox.Session) -> None:
     """Run only the PostgreSQL tests (needs DOCG_TEST_DATABASE_URL)."""
     if not os.environ.get("DOCG_TEST_DATABASE_URL"):
-        session.error("set DOCG_TEST_DATABASE_URL, e.g. postgresql+psycopg://postgres@127.0.0.1:5432/docg_test")
+        session.error(
+            "set DOCG_TEST_DATABASE_URL, e.g. postgresql+psycopg://postgres@127.0.0.1:5432/docg_test"
+        )
     _install(session, "postgres")
     session.install(*TEST_DEPS)
     session.run("pytest", "-m", "postgres", *session.posargs)

@@ -24,7 +24,10 @@ _REQUIREMENTS: dict[str, tuple[Callable[[], bool], str]] = {
         "DOCG_TEST_DATABASE_URL is not set",
     ),
     "temporal": (lambda: shutil.which("temporal") is not None, "the temporal CLI is not installed"),
-    "soffice": (lambda: shutil.which("soffice") is not None, "LibreOffice (soffice) is not installed"),
+    "soffice": (
+        lambda: shutil.which("soffice") is not None,
+        "LibreOffice (soffice) is not installed",
+    ),
     "browser": (
         lambda: any(shutil.which(b) for b in ("chromium", "chromium-browser", "google-chrome")),
         "Chromium is not installed",

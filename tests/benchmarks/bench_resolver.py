@@ -183,7 +183,9 @@ def build_parameters() -> dict[str, Any]:
         base = f"step.line-items.results[{n}].properties"
         p[f"item_{n}_name"] = f"{{{{{base}.name}}}}"
         p[f"item_{n}_sku"] = f"{{{{step.line-items.results.{n}.properties.hs_sku}}}}"
-        p[f"item_{n}_line"] = f"{{{{{base}.quantity}}}} x {{{{{base}.name}}}} @ {{{{{base}.price}}}}"
+        p[f"item_{n}_line"] = (
+            f"{{{{{base}.quantity}}}} x {{{{{base}.name}}}} @ {{{{{base}.price}}}}"
+        )
     # Nested dicts and lists (about 20 leaves).
     p["signers"] = [
         {
@@ -256,7 +258,11 @@ def naive_get(value: Any, parts: list[str]) -> Any:
 
 def naive_lookup(path: str, scope: dict[str, Any]) -> Any:
     parts = re.sub(r"\[(\d+)\]", r".\1", path).split(".")
-    if parts[0] == "step" and len(parts) >= 2 and (len(parts) == 2 or parts[2] not in ("raw", "metadata")):
+    if (
+        parts[0] == "step"
+        and len(parts) >= 2
+        and (len(parts) == 2 or parts[2] not in ("raw", "metadata"))
+    ):
         parts.insert(2, "data")
     return naive_get(scope, parts)
 

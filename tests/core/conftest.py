@@ -22,4 +22,6 @@ def sleeps() -> Sleeps:
 @pytest.fixture
 def engine(registry: Registry, sleeps: Sleeps) -> Engine:
     RUNS.clear()
-    return Engine(registry=registry, sleep=sleeps, connections={"main": {"api_key": "sk-live-123456"}})
+    return Engine(
+        registry=registry, sleep=sleeps, connections={"main": {"api_key": "sk-live-123456"}}
+    )

@@ -40,7 +40,9 @@ def arg(type_: ArgumentType, **kw: object) -> ActionArgument:
         (ArgumentType.FILE, "docg/org/templates/a.docx", "docg/org/templates/a.docx"),
     ],
 )
-def test_values_are_coerced_to_the_argument_type(type_: ArgumentType, given: object, expected: object) -> None:
+def test_values_are_coerced_to_the_argument_type(
+    type_: ArgumentType, given: object, expected: object
+) -> None:
     assert validate_arguments([arg(type_)], {"x": given}) == {"x": expected}
 
 
@@ -57,7 +59,9 @@ def test_values_are_coerced_to_the_argument_type(type_: ArgumentType, given: obj
         (ArgumentType.DATETIME, "yesterday", "ISO 8601"),
     ],
 )
-def test_bad_values_name_the_node_and_argument(type_: ArgumentType, given: object, message: str) -> None:
+def test_bad_values_name_the_node_and_argument(
+    type_: ArgumentType, given: object, message: str
+) -> None:
     with pytest.raises(ValidationError) as info:
         validate_arguments([arg(type_)], {"x": given}, node_id="n1")
     (problem,) = info.value.problems
@@ -108,10 +112,18 @@ def test_schema_describes_types_options_sources_and_secrets() -> None:
     args = [
         ActionArgument(key="n", label="N", type=ArgumentType.NUMBER, required=True),
         ActionArgument(
-            key="d", label="D", type=ArgumentType.DROPDOWN,
+            key="d",
+            label="D",
+            type=ArgumentType.DROPDOWN,
             options=(DropdownOption("a", "Option A"),),
         ),
-        ActionArgument(key="p", label="P", type=ArgumentType.DROPDOWN, source=DynamicData("pipelines"), depends_on="n"),
+        ActionArgument(
+            key="p",
+            label="P",
+            type=ArgumentType.DROPDOWN,
+            source=DynamicData("pipelines"),
+            depends_on="n",
+        ),
         ActionArgument(key="s", label="S", secret=True),
     ]
     from docg_core.apps import arguments_json_schema
@@ -136,7 +148,9 @@ def test_app_metadata_is_listed_without_running_anything() -> None:
 
 
 def test_auth_specs() -> None:
-    oauth = AuthSpec.oauth2(authorize_url="https://a/authorize", token_url="https://a/token", scopes=["crm.read"])
+    oauth = AuthSpec.oauth2(
+        authorize_url="https://a/authorize", token_url="https://a/token", scopes=["crm.read"]
+    )
     assert oauth.pkce is True and oauth.scopes == ("crm.read",)
     assert "access_token" in oauth.secret_keys
     assert AuthSpec.api_key().secret_keys == {"api_key"}

@@ -53,11 +53,17 @@ def docg(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """Run the CLI in a separate process, as a user would."""
     return subprocess.run(
         [sys.executable, "-m", "docg_core", *args],
-        capture_output=True, text=True, env=env, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
     )
 
 
-def test_run_prints_the_execution_as_json_and_exits_3_while_waiting(tmp_path: Path, db: str) -> None:
+def test_run_prints_the_execution_as_json_and_exits_3_while_waiting(
+    tmp_path: Path, db: str
+) -> None:
     flow = write(tmp_path, "flow.yaml", APPROVAL_FLOW)
     code, out, _ = invoke("run", str(flow), "--trigger", '{"deal": "acme"}', "--json")
     assert code == 3
@@ -79,7 +85,9 @@ def test_a_waiting_run_is_resumed_by_a_later_process(tmp_path: Path, db: str) ->
     assert first.returncode == 3, first.stderr
     execution_id = json.loads(first.stdout)["id"]
 
-    second = docg("resume", execution_id, "ok", "--payload", '{"decision": "approved"}', "--json", env=env)
+    second = docg(
+        "resume", execution_id, "ok", "--payload", '{"decision": "approved"}', "--json", env=env
+    )
     assert second.returncode == 0, second.stderr
     record = json.loads(second.stdout)
     assert record["status"] == "completed"
@@ -91,14 +99,22 @@ def test_a_waiting_run_is_resumed_by_a_later_process(tmp_path: Path, db: str) ->
 
 
 def test_run_exits_0_when_completed_and_1_when_failed(tmp_path: Path, db: str) -> None:
-    ok = write(tmp_path, "ok.yaml", """
+    ok = write(
+        tmp_path,
+        "ok.yaml",
+        """
         name: ok
         nodes: [{id: a, app: formatter, action: text, parameters: {transform: upper, input: hi}}]
-    """)
-    bad = write(tmp_path, "bad.yaml", """
+    """,
+    )
+    bad = write(
+        tmp_path,
+        "bad.yaml",
+        """
         name: bad
         nodes: [{id: a, app: formatter, action: number, parameters: {transform: format, input: "{{trigger.n}}"}}]
-    """)
+    """,
+    )
     assert invoke("run", str(ok))[0] == 0
     code, out, _ = invoke("run", str(bad), "--trigger", '{"n": "lots"}')
     assert code == 1
@@ -106,13 +122,17 @@ def test_run_exits_0_when_completed_and_1_when_failed(tmp_path: Path, db: str) -
 
 
 def test_run_exits_2_listing_every_problem(tmp_path: Path, db: str) -> None:
-    flow = write(tmp_path, "flow.yaml", """
+    flow = write(
+        tmp_path,
+        "flow.yaml",
+        """
         name: broken
         nodes:
           - {id: a, app: formatter, action: txt}
           - {id: b, app: nope, action: x}
           - {id: c, app: formatter, action: text, parameters: {transform: upper, input: "{{step.z.v}}"}}
-    """)
+    """,
+    )
     code, _, err = invoke("run", str(flow))
     assert code == 2
     assert "3 problem(s)" in err
@@ -137,23 +157,31 @@ def test_missing_file_exits_2(tmp_path: Path, db: str) -> None:
 
 
 def test_trigger_can_come_from_stdin(tmp_path: Path, db: str) -> None:
-    flow = write(tmp_path, "f.yaml", """
+    flow = write(
+        tmp_path,
+        "f.yaml",
+        """
         name: f
         nodes: [{id: a, app: formatter, action: text, parameters: {transform: upper, input: "{{trigger.w}}"}}]
-    """)
+    """,
+    )
     code, out, _ = invoke("run", str(flow), "--trigger", "-", "--json", input='{"w": "stdin"}')
     assert code == 0
     assert json.loads(out)["steps"][0]["data_out"]["data"]["value"] == "STDIN"
 
 
 def test_until_step_and_mock(tmp_path: Path, db: str) -> None:
-    flow = write(tmp_path, "f.yaml", """
+    flow = write(
+        tmp_path,
+        "f.yaml",
+        """
         name: f
         nodes:
           - {id: a, app: formatter, action: text, parameters: {transform: upper, input: x}}
           - {id: b, app: formatter, action: text, parameters: {transform: upper, input: "{{step.a.value}}"}}
           - {id: c, app: formatter, action: text, parameters: {transform: upper, input: y}}
-    """)
+    """,
+    )
     mock = write(tmp_path, "mock.json", '{"a": {"value": "mocked"}}')
     code, out, _ = invoke("run", str(flow), "--until-step", "b", "--mock", str(mock), "--json")
     assert code == 0
@@ -180,12 +208,16 @@ def test_validate(tmp_path: Path) -> None:
     good = write(tmp_path, "good.yaml", APPROVAL_FLOW)
     code, out, _ = invoke("validate", str(good))
     assert code == 0 and "is valid" in out
-    bad = write(tmp_path, "bad.yaml", """
+    bad = write(
+        tmp_path,
+        "bad.yaml",
+        """
         name: bad
         nodes:
           - {id: a, app: approval, action: request-approval, parameters: {}}
           - {id: a, app: formatter, action: text, parameters: {transform: shout, input: x}}
-    """)
+    """,
+    )
     code, _, err = invoke("validate", str(bad))
     assert code == 2
     assert "Title is required" in err and "duplicate" in err and "'shout'" in err

@@ -40,9 +40,10 @@ async def test_whole_value_variables_keep_their_type(engine: Engine) -> None:
 
 
 async def test_arguments_are_coerced_after_resolution(engine: Engine) -> None:
-    wf = flow(echo("a", count="{{trigger.n}}", flag="{{trigger.f}}", value='{"k": 1}'))
+    wf = flow(echo("a", count="{{trigger.n}}", flag="{{trigger.f}}"))
     execution = await engine.run(wf, {"n": "42", "f": "true"})
-    assert execution.steps[0].data_out["data"] == {"count": 42, "flag": True, "value": {"k": 1}}
+    assert execution.steps[0].data_out["data"] == {"count": 42, "flag": True}
+    assert execution.steps[0].data_in == {"count": "42", "flag": "true"}
 
 
 async def test_a_bad_argument_at_run_time_fails_the_step_naming_node_and_argument(
@@ -57,7 +58,11 @@ async def test_a_bad_argument_at_run_time_fails_the_step_naming_node_and_argumen
 
 
 async def test_invalid_workflow_is_rejected_before_anything_runs(engine: Engine) -> None:
-    wf = flow(echo("a"), {"id": "b", "app": "t", "action": "nope"}, {"id": "a", "app": "nope", "action": "x"})
+    wf = flow(
+        echo("a"),
+        {"id": "b", "app": "t", "action": "nope"},
+        {"id": "a", "app": "nope", "action": "x"},
+    )
     with pytest.raises(ValidationError) as info:
         await engine.run(wf, {})
     messages = [str(p) for p in info.value.problems]
@@ -73,12 +78,20 @@ async def test_branch_runs_only_the_first_matching_branch_then_continues(engine:
         "id": "route",
         "type": "branch",
         "branches": [
-            {"name": "big", "conditions": {"type": "and", "rules": [{"field": "{{trigger.amount}}", "operator": ">", "value": 100}]},
-             "nodes": [echo("big", value="big")]},
+            {
+                "name": "big",
+                "conditions": {
+                    "type": "and",
+                    "rules": [{"field": "{{trigger.amount}}", "operator": ">", "value": 100}],
+                },
+                "nodes": [echo("big", value="big")],
+            },
             {"name": "also", "conditions": None, "nodes": [echo("also", value="also")]},
         ],
     }
-    execution = await engine.run(flow(route, echo("after", value="{{step.big.value}}")), {"amount": "150"})
+    execution = await engine.run(
+        flow(route, echo("after", value="{{step.big.value}}")), {"amount": "150"}
+    )
     assert [s.key for s in execution.steps] == ["route", "big", "after"]
     assert execution.step("route").data_out["data"] == {"selected": [0], "branches": ["big"]}
     assert execution.step("after").data_out["data"] == {"value": "big"}
@@ -88,7 +101,9 @@ async def test_branch_with_no_match_is_skipped_and_the_flow_continues(engine: En
     route = {
         "id": "route",
         "type": "branch",
-        "branches": [{"name": "never", "conditions": {"type": "or", "rules": []}, "nodes": [echo("x")]}],
+        "branches": [
+            {"name": "never", "conditions": {"type": "or", "rules": []}, "nodes": [echo("x")]}
+        ],
     }
     execution = await engine.run(flow(route, echo("after")), {})
     assert execution.status == "completed"
@@ -103,7 +118,14 @@ async def test_paths_run_every_matching_branch_in_order(engine: Engine) -> None:
         "type": "paths",
         "branches": [
             {"name": "one", "conditions": always, "nodes": [echo("one")]},
-            {"name": "no", "conditions": {"type": "and", "rules": [{"field": "a", "operator": "==", "value": "b"}]}, "nodes": [echo("no")]},
+            {
+                "name": "no",
+                "conditions": {
+                    "type": "and",
+                    "rules": [{"field": "a", "operator": "==", "value": "b"}],
+                },
+                "nodes": [echo("no")],
+            },
             {"name": "two", "conditions": always, "nodes": [echo("two", value="{{step.one}}")]},
         ],
     }
@@ -118,16 +140,27 @@ async def test_loop_runs_its_nodes_once_per_item(engine: Engine) -> None:
         "items": "{{trigger.lines}}",
         "nodes": [echo("line", value="{{loop.index}}:{{loop.item.name}}")],
     }
-    execution = await engine.run(flow(loop, echo("after", value="{{step.each.count}}")), {"lines": [{"name": "a"}, {"name": "b"}]})
+    execution = await engine.run(
+        flow(loop, echo("after", value="{{step.each.count}}")),
+        {"lines": [{"name": "a"}, {"name": "b"}]},
+    )
     assert execution.status == "completed"
     assert [s.key for s in execution.steps] == ["each", "line[0]", "line[1]", "after"]
     assert execution.step("line[1]").data_out["data"] == {"value": "1:b"}
-    assert execution.step("each").data_out["data"]["results"] == [{"line": {"value": "0:a"}}, {"line": {"value": "1:b"}}]
-    assert execution.step("after").data_out["data"] == {"value": "2"}
+    assert execution.step("each").data_out["data"]["results"] == [
+        {"line": {"value": "0:a"}},
+        {"line": {"value": "1:b"}},
+    ]
+    assert execution.step("after").data_out["data"] == {"value": 2}
 
 
 async def test_nested_loops_key_steps_by_both_indexes(engine: Engine) -> None:
-    inner = {"id": "inner", "type": "loop", "items": "{{loop.item}}", "nodes": [echo("cell", value="{{loop.item}}")]}
+    inner = {
+        "id": "inner",
+        "type": "loop",
+        "items": "{{loop.item}}",
+        "nodes": [echo("cell", value="{{loop.item}}")],
+    }
     outer = {"id": "outer", "type": "loop", "items": "{{trigger.rows}}", "nodes": [inner]}
     execution = await engine.run(flow(outer), {"rows": [[1, 2], [3]]})
     cells = {s.key: s.data_out["data"]["value"] for s in execution.steps if s.node_id == "cell"}
@@ -178,7 +211,12 @@ async def test_retryable_errors_are_retried_with_backoff(engine: Engine, sleeps:
 
 
 async def test_retry_after_overrides_the_backoff(engine: Engine, sleeps: Sleeps) -> None:
-    node = {"id": "f", "app": "t", "action": "flaky", "parameters": {"failures": 1, "retry_after": 7}}
+    node = {
+        "id": "f",
+        "app": "t",
+        "action": "flaky",
+        "parameters": {"failures": 1, "retry_after": 7},
+    }
     await engine.run(flow(node), {})
     assert sleeps == [7]
 
@@ -191,7 +229,9 @@ async def test_retries_stop_after_the_policy_attempts(engine: Engine, sleeps: Sl
     assert "temporarily down" in execution.error
 
 
-def _vendor(status: int, headers: dict[str, str] | None = None) -> tuple[httpx.MockTransport, list[httpx.Request]]:
+def _vendor(
+    status: int, headers: dict[str, str] | None = None
+) -> tuple[httpx.MockTransport, list[httpx.Request]]:
     seen: list[httpx.Request] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -205,15 +245,28 @@ def _vendor(status: int, headers: dict[str, str] | None = None) -> tuple[httpx.M
 
 async def test_ctx_http_uses_the_apps_base_url_and_auth(registry: Registry, sleeps: Sleeps) -> None:
     transport, seen = _vendor(200)
-    engine = Engine(registry=registry, sleep=sleeps, http_transport=transport, connections={"main": {"api_key": "sk-abcdef"}})
-    node = {"id": "get", "app": "t", "action": "fetch", "connection": "main", "parameters": {"path": "deals/1"}}
+    engine = Engine(
+        registry=registry,
+        sleep=sleeps,
+        http_transport=transport,
+        connections={"main": {"api_key": "sk-abcdef"}},
+    )
+    node = {
+        "id": "get",
+        "app": "t",
+        "action": "fetch",
+        "connection": "main",
+        "parameters": {"path": "deals/1"},
+    }
     execution = await engine.run(flow(node), {})
     assert execution.status == "completed"
     assert str(seen[0].url) == "https://api.example.test/v1/deals/1"
     assert seen[0].headers["Authorization"] == "Bearer sk-abcdef"
 
 
-async def test_http_429_is_retried_after_the_vendors_retry_after(registry: Registry, sleeps: Sleeps) -> None:
+async def test_http_429_is_retried_after_the_vendors_retry_after(
+    registry: Registry, sleeps: Sleeps
+) -> None:
     transport, seen = _vendor(429, {"Retry-After": "3"})
     engine = Engine(registry=registry, sleep=sleeps, http_transport=transport)
     node = {"id": "get", "app": "t", "action": "fetch", "parameters": {"path": "x"}}
@@ -245,11 +298,15 @@ async def test_secrets_are_masked_in_data_in(engine: Engine) -> None:
     assert execution.step("a").data_out["data"]["token"] == "tok-123456"
 
 
-async def test_env_variables_are_read_only_from_the_allow_list(registry: Registry, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_env_variables_are_read_only_from_the_allow_list(
+    registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("DOCG_TEST_OPEN", "visible")
     monkeypatch.setenv("DOCG_TEST_HIDDEN", "secret")
     engine = Engine(registry=registry, env_allowlist=["DOCG_TEST_OPEN"])
-    execution = await engine.run(flow(echo("a", value="{{env.DOCG_TEST_OPEN}}|{{env.DOCG_TEST_HIDDEN}}")), {})
+    execution = await engine.run(
+        flow(echo("a", value="{{env.DOCG_TEST_OPEN}}|{{env.DOCG_TEST_HIDDEN}}")), {}
+    )
     assert execution.step("a").data_out["data"]["value"] == "visible|"
 
 
@@ -272,7 +329,11 @@ async def test_mock_data_replaces_a_nodes_run(engine: Engine) -> None:
     wf = flow(echo("a", value="real"), echo("b", value="{{step.a.value}}"))
     execution = await engine.run(wf, {}, mock_data={"a": {"value": "mocked"}})
     assert RUNS["a"] == 0
-    assert execution.step("a").data_out == {"raw": {"value": "mocked"}, "data": {"value": "mocked"}, "metadata": {}}
+    assert execution.step("a").data_out == {
+        "raw": {"value": "mocked"},
+        "data": {"value": "mocked"},
+        "metadata": {},
+    }
     assert execution.step("b").data_out["data"] == {"value": "mocked"}
 
 

@@ -28,7 +28,9 @@ def echo(node_id: str, **parameters: object) -> dict[str, object]:
 
 
 async def test_an_approval_pauses_the_execution(engine: Engine) -> None:
-    execution = await engine.run(flow(echo("before"), approval(), echo("after")), {"client": "Acme"})
+    execution = await engine.run(
+        flow(echo("before"), approval(), echo("after")), {"client": "Acme"}
+    )
     assert execution.status == "waiting"
     step = execution.step("ok")
     assert step.status == "waiting"
@@ -41,7 +43,11 @@ async def test_an_approval_pauses_the_execution(engine: Engine) -> None:
 async def test_resume_continues_after_the_waiting_step_without_rerunning_earlier_ones(
     engine: Engine,
 ) -> None:
-    wf = flow(echo("before"), approval(), echo("after", value="{{step.ok.decision}}/{{step.before.value}}"))
+    wf = flow(
+        echo("before"),
+        approval(),
+        echo("after", value="{{step.ok.decision}}/{{step.before.value}}"),
+    )
     execution = await engine.run(wf, {"client": "Acme"})
     resumed = await engine.resume(execution.id, "ok", {"decision": "approved", "comment": "fine"})
     assert resumed.status == "completed"
@@ -75,7 +81,9 @@ async def test_concurrent_resumes_continue_the_execution_exactly_once(engine: En
 
 async def test_rejection_fails_the_execution(engine: Engine) -> None:
     execution = await engine.run(flow(approval(), echo("after")), {"client": "x"})
-    resumed = await engine.resume(execution.id, "ok", {"decision": "rejected", "comment": "too expensive"})
+    resumed = await engine.resume(
+        execution.id, "ok", {"decision": "rejected", "comment": "too expensive"}
+    )
     assert resumed.status == "failed"
     assert "rejected: too expensive" in resumed.error
     assert resumed.step("ok").data_out["data"]["decision"] == "rejected"
@@ -116,7 +124,12 @@ async def test_a_cancelled_execution_cannot_be_resumed(engine: Engine) -> None:
 
 
 async def test_approvals_inside_a_loop_wait_once_per_item(engine: Engine) -> None:
-    loop = {"id": "each", "type": "loop", "items": "{{trigger.docs}}", "nodes": [approval("ok", title="{{loop.item}}")]}
+    loop = {
+        "id": "each",
+        "type": "loop",
+        "items": "{{trigger.docs}}",
+        "nodes": [approval("ok", title="{{loop.item}}")],
+    }
     wf = flow(loop, echo("after", value="{{step.each.count}}"))
     execution = await engine.run(wf, {"docs": ["a", "b"]})
     assert execution.step("ok[0]").status == "waiting"
@@ -125,7 +138,7 @@ async def test_approvals_inside_a_loop_wait_once_per_item(engine: Engine) -> Non
     assert second.step("ok[1]").data_out["data"]["title"] == "b"
     done = await engine.resume(execution.id, "ok", {"decision": "approved"})  # the one waiting
     assert done.status == "completed"
-    assert done.step("after").data_out["data"]["value"] == "2"
+    assert done.step("after").data_out["data"]["value"] == 2
     assert [s.key for s in done.steps] == ["each", "ok[0]", "ok[1]", "after"]
 
 
@@ -134,7 +147,16 @@ async def test_branch_choice_is_kept_when_resuming(engine: Engine) -> None:
         "id": "route",
         "type": "branch",
         "branches": [
-            {"name": "fresh", "conditions": {"type": "and", "rules": [{"field": "{{now}}", "operator": "<", "value": "2000-01-01T00:00:00Z"}]}, "nodes": [echo("never")]},
+            {
+                "name": "fresh",
+                "conditions": {
+                    "type": "and",
+                    "rules": [
+                        {"field": "{{now}}", "operator": "<", "value": "2000-01-01T00:00:00Z"}
+                    ],
+                },
+                "nodes": [echo("never")],
+            },
             {"name": "default", "conditions": None, "nodes": [approval(), echo("after")]},
         ],
     }
@@ -154,13 +176,29 @@ async def test_an_expired_approval_takes_the_configured_outcome(engine: Engine) 
 
 
 async def test_a_short_delay_sleeps_in_process(engine: Engine) -> None:
-    wf = flow({"id": "pause", "app": "delay", "action": "wait", "parameters": {"amount": 0.01, "unit": "seconds"}}, echo("after"))
+    wf = flow(
+        {
+            "id": "pause",
+            "app": "delay",
+            "action": "wait",
+            "parameters": {"amount": 0.01, "unit": "seconds"},
+        },
+        echo("after"),
+    )
     execution = await engine.run(wf, {})
     assert execution.status == "completed"
 
 
 async def test_a_long_delay_waits_and_resumes_when_due(engine: Engine) -> None:
-    wf = flow({"id": "pause", "app": "delay", "action": "wait", "parameters": {"amount": 2, "unit": "hours"}}, echo("after"))
+    wf = flow(
+        {
+            "id": "pause",
+            "app": "delay",
+            "action": "wait",
+            "parameters": {"amount": 2, "unit": "hours"},
+        },
+        echo("after"),
+    )
     execution = await engine.run(wf, {})
     assert execution.status == "waiting"
     assert execution.step("pause").wait.resume_at is not None

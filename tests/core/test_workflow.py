@@ -26,7 +26,11 @@ def echo(node_id: str, **parameters: object) -> dict[str, object]:
 
 
 def test_yaml_and_json_files_load_the_same_workflow(tmp_path: Path) -> None:
-    doc = {"name": "x", "trigger": {"app": "webhook", "key": "catch-hook"}, "nodes": [echo("a", value=1)]}
+    doc = {
+        "name": "x",
+        "trigger": {"app": "webhook", "key": "catch-hook"},
+        "nodes": [echo("a", value=1)],
+    }
     (tmp_path / "f.json").write_text(json.dumps(doc))
     import yaml
 
@@ -40,8 +44,18 @@ def test_a_workflow_without_trigger_uses_manual() -> None:
 
 
 def test_shape_errors_name_the_node() -> None:
-    doc = {"name": "x", "nodes": [echo("ok"), {"id": "route", "type": "branch", "branches": [
-        {"name": "b", "nodes": [{"id": "inner", "app": "t"}]}]}, {"id": "bad id!", "app": "t", "action": "echo"}]}
+    doc = {
+        "name": "x",
+        "nodes": [
+            echo("ok"),
+            {
+                "id": "route",
+                "type": "branch",
+                "branches": [{"name": "b", "nodes": [{"id": "inner", "app": "t"}]}],
+            },
+            {"id": "bad id!", "app": "t", "action": "echo"},
+        ],
+    }
     with pytest.raises(ValidationError) as info:
         load_workflow(doc)
     found = {(p.node_id, p.message) for p in info.value.problems}
@@ -51,11 +65,21 @@ def test_shape_errors_name_the_node() -> None:
 
 def test_unknown_fields_are_rejected() -> None:
     with pytest.raises(ValidationError, match="paramters"):
-        load_workflow({"name": "x", "nodes": [{"id": "a", "app": "t", "action": "echo", "paramters": {}}]})
+        load_workflow(
+            {"name": "x", "nodes": [{"id": "a", "app": "t", "action": "echo", "paramters": {}}]}
+        )
 
 
 def test_a_step_variable_must_name_a_step_that_ran_before() -> None:
-    found = problems({"nodes": [echo("a", value="{{step.b.x}}"), echo("b", value="{{step.a.x}}"), echo("c", value="{{step.c.x}}")]})
+    found = problems(
+        {
+            "nodes": [
+                echo("a", value="{{step.b.x}}"),
+                echo("b", value="{{step.a.x}}"),
+                echo("c", value="{{step.c.x}}"),
+            ]
+        }
+    )
     assert found == [
         "node 'a': 'parameters': {{step.b.x}} names step 'b', which cannot have run before this node",
         "node 'c': 'parameters': {{step.c.x}} refers to the node itself",
@@ -63,43 +87,80 @@ def test_a_step_variable_must_name_a_step_that_ran_before() -> None:
 
 
 def test_sibling_branches_cannot_see_each_other_but_later_nodes_can() -> None:
-    route = {"id": "route", "type": "branch", "branches": [
-        {"name": "one", "nodes": [echo("one")]},
-        {"name": "two", "nodes": [echo("two", value="{{step.one.value}}")]},
-    ]}
-    found = problems({"nodes": [route, echo("after", value="{{step.one.value}}{{step.two.value}}{{step.route.branches}}")]})
-    assert found == ["node 'two': 'parameters': {{step.one.value}} names step 'one', which cannot have run before this node"]
+    route = {
+        "id": "route",
+        "type": "branch",
+        "branches": [
+            {"name": "one", "nodes": [echo("one")]},
+            {"name": "two", "nodes": [echo("two", value="{{step.one.value}}")]},
+        ],
+    }
+    found = problems(
+        {
+            "nodes": [
+                route,
+                echo("after", value="{{step.one.value}}{{step.two.value}}{{step.route.branches}}"),
+            ]
+        }
+    )
+    assert found == [
+        "node 'two': 'parameters': {{step.one.value}} names step 'one', which cannot have run before this node"
+    ]
 
 
 def test_in_paths_mode_later_paths_see_earlier_ones() -> None:
-    fan = {"id": "fan", "type": "paths", "branches": [
-        {"name": "one", "nodes": [echo("one")]},
-        {"name": "two", "nodes": [echo("two", value="{{step.one.value}}")]},
-    ]}
+    fan = {
+        "id": "fan",
+        "type": "paths",
+        "branches": [
+            {"name": "one", "nodes": [echo("one")]},
+            {"name": "two", "nodes": [echo("two", value="{{step.one.value}}")]},
+        ],
+    }
     assert problems({"nodes": [fan]}) == []
 
 
 def test_loop_variables_only_inside_loops() -> None:
-    loop = {"id": "each", "type": "loop", "items": "{{trigger.items}}", "nodes": [echo("in", value="{{loop.item}}")]}
+    loop = {
+        "id": "each",
+        "type": "loop",
+        "items": "{{trigger.items}}",
+        "nodes": [echo("in", value="{{loop.item}}")],
+    }
     found = problems({"nodes": [loop, echo("out", value="{{loop.index}}")]})
     assert found == ["node 'out': 'parameters': {{loop.index}} is only available inside a loop"]
 
 
 def test_unknown_operator_and_variable_roots_are_reported() -> None:
-    route = {"id": "route", "type": "branch", "branches": [
-        {"name": "x", "conditions": {"type": "and", "rules": [{"field": "{{trigger.a}}", "operator": "equals", "value": 1}]}, "nodes": []},
-    ]}
+    route = {
+        "id": "route",
+        "type": "branch",
+        "branches": [
+            {
+                "name": "x",
+                "conditions": {
+                    "type": "and",
+                    "rules": [{"field": "{{trigger.a}}", "operator": "equals", "value": 1}],
+                },
+                "nodes": [],
+            },
+        ],
+    }
     found = problems({"nodes": [route, echo("a", value="{{secrets.key}}")]})
     assert any("route" in p and "equals" in p for p in found)
     assert any("node 'a'" in p and "unknown variable" in p for p in found)
 
 
 def test_arguments_are_checked_at_save_time() -> None:
-    found = problems({"nodes": [
-        echo("a", count="many", bogus=1),
-        echo("b", count="{{trigger.n}}"),
-        {"id": "c", "app": "approval", "action": "request-approval", "parameters": {}},
-    ]})
+    found = problems(
+        {
+            "nodes": [
+                echo("a", count="many", bogus=1),
+                echo("b", count="{{trigger.n}}"),
+                {"id": "c", "app": "approval", "action": "request-approval", "parameters": {}},
+            ]
+        }
+    )
     assert any("node 'a': 'count': expected a number" in p for p in found)
     assert any("node 'a': 'bogus': unknown argument" in p for p in found)
     assert not any("node 'b'" in p for p in found)
@@ -107,7 +168,12 @@ def test_arguments_are_checked_at_save_time() -> None:
 
 
 def test_trigger_parameters_are_checked() -> None:
-    found = problems({"trigger": {"app": "schedule", "key": "cron", "parameters": {"cron": "every day"}}, "nodes": []})
+    found = problems(
+        {
+            "trigger": {"app": "schedule", "key": "cron", "parameters": {"cron": "every day"}},
+            "nodes": [],
+        }
+    )
     assert len(found) == 1 and "cron" in found[0]
     (unknown,) = problems({"trigger": {"app": "nope", "key": "x"}, "nodes": []})
     assert unknown.startswith("'trigger': unknown app 'nope'")

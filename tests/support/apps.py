@@ -32,7 +32,7 @@ class Echo(BaseAction):
     key = "echo"
     name = "Echo"
     arguments = (
-        ActionArgument(key="value", label="Value", type=ArgumentType.JSON),
+        ActionArgument(key="value", label="Value", type=ArgumentType.HIDDEN),
         ActionArgument(key="count", label="Count", type=ArgumentType.NUMBER),
         ActionArgument(key="flag", label="Flag", type=ArgumentType.BOOLEAN),
         ActionArgument(key="token", label="Token", secret=True),
@@ -57,7 +57,9 @@ class Flaky(BaseAction):
     async def run(self, ctx: ExecutionContext) -> ActionResult:
         RUNS[ctx.step.idempotency_key] += 1
         if ctx.step.attempt <= ctx.step.parameters["failures"]:
-            raise RetryableError("temporarily down", retry_after=ctx.step.parameters.get("retry_after"))
+            raise RetryableError(
+                "temporarily down", retry_after=ctx.step.parameters.get("retry_after")
+            )
         return ActionResult(data={"attempt": ctx.step.attempt})
 
 

@@ -33,11 +33,10 @@ def mask_secrets(
     """A copy of ``data`` with secret arguments and any credential value replaced by a mask."""
     secret_keys = {a.key for a in arguments if a.secret}
     values = secret_values(app, auth)
-    masked = {
+    return {
         k: (MASK if k in secret_keys and v not in (None, "") else _scrub(v, values))
         for k, v in data.items()
     }
-    return masked
 
 
 def _scrub(value: Any, secrets: list[str]) -> Any:

@@ -65,7 +65,10 @@ class DropdownOption:
     label: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"value": self.value, "label": self.label if self.label is not None else str(self.value)}
+        return {
+            "value": self.value,
+            "label": self.label if self.label is not None else str(self.value),
+        }
 
 
 @dataclass(frozen=True)
@@ -147,13 +150,17 @@ class ActionArgument:
                 try:
                     return json.loads(value)
                 except json.JSONDecodeError as exc:
-                    raise ValueError(f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+                    raise ValueError(
+                        f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+                    ) from None
             return value
         if t is ArgumentType.DROPDOWN:
             if self.options is not None:
                 allowed = [o.value for o in self.options]
                 if value not in allowed and str(value) not in [str(a) for a in allowed]:
-                    raise ValueError(f"{value!r} is not one of {', '.join(repr(a) for a in allowed)}")
+                    raise ValueError(
+                        f"{value!r} is not one of {', '.join(repr(a) for a in allowed)}"
+                    )
                 for a in allowed:
                     if a == value or str(a) == str(value):
                         return a
@@ -186,7 +193,11 @@ _FALSE = {"false", "no", "n", "0", "off", "não", "nao", ""}
 def _kind(value: Any) -> str:
     if value is None:
         return "nothing"
-    return {dict: "an object", list: "a list"}.get(type(value), type(value).__name__)
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "a list"
+    return type(value).__name__
 
 
 def _to_number(value: Any) -> int | float:
@@ -371,7 +382,7 @@ class BaseAction:
         raise NotImplementedError
 
     async def resume(self, ctx: ExecutionContext, payload: Mapping[str, Any]) -> ActionResult:
-        """Finish a step that waited, given what it was resumed with. Default: the payload is the data."""
+        """Finish a step that waited, given the resume payload (default: payload = data)."""
         return ActionResult(raw=dict(payload), data=dict(payload))
 
     @classmethod
@@ -548,7 +559,7 @@ class BaseApp:
     dynamic_data: ClassVar[Sequence[type[BaseDynamicData]]] = ()
 
     def get_base_url(self, ctx: ExecutionContext) -> str | None:
-        """The base URL of ``ctx.http``; override to pick e.g. sandbox vs production from ``ctx.auth``."""
+        """Base URL of ``ctx.http``; override to pick sandbox or production from ``ctx.auth``."""
         return self.base_url
 
     async def before_request(self, ctx: ExecutionContext, request: httpx.Request) -> None:

@@ -48,7 +48,9 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print the execution recor
 DbOpt = Annotated[
     str | None,
     typer.Option(
-        "--database-url", envvar="DATABASE_URL", help=f"Where executions are kept [{DEFAULT_DATABASE_URL}]."
+        "--database-url",
+        envvar="DATABASE_URL",
+        help=f"Where executions are kept [{DEFAULT_DATABASE_URL}].",
     ),
 ]
 ConnOpt = Annotated[
@@ -64,7 +66,10 @@ ConnOpt = Annotated[
 def _fail_input(problems: list[Problem] | str) -> None:
     if isinstance(problems, str):
         problems = [Problem(problems)]
-    err.print(f"[red]error:[/] {len(problems)} problem(s):" if len(problems) > 1 else "[red]error:[/]", end="")
+    err.print(
+        f"[red]error:[/] {len(problems)} problem(s):" if len(problems) > 1 else "[red]error:[/]",
+        end="",
+    )
     if len(problems) == 1:
         err.print(f" {problems[0]}", markup=False)
     else:
@@ -221,11 +226,18 @@ def create_app(*, extra_plugins: Sequence[object] = ()) -> typer.Typer:
         flow: Annotated[Path, typer.Argument(help="Workflow file (.yaml or .json).")],
         trigger: Annotated[
             str | None,
-            typer.Option("--trigger", "-t", help="Trigger data: a JSON file, inline JSON, or - for stdin."),
+            typer.Option(
+                "--trigger", "-t", help="Trigger data: a JSON file, inline JSON, or - for stdin."
+            ),
         ] = None,
-        until_step: Annotated[str | None, typer.Option(help="Stop after this node (a test run).")] = None,
+        until_step: Annotated[
+            str | None, typer.Option(help="Stop after this node (a test run).")
+        ] = None,
         mock: Annotated[
-            str | None, typer.Option(help="JSON file mapping node ids to outputs used instead of running them.")
+            str | None,
+            typer.Option(
+                help="JSON file mapping node ids to outputs used instead of running them."
+            ),
         ] = None,
         as_json: JsonOpt = False,
         database_url: DbOpt = None,
@@ -245,7 +257,9 @@ def create_app(*, extra_plugins: Sequence[object] = ()) -> typer.Typer:
             store = _store(database_url)
             try:
                 engine = _engine(store, connections, live)
-                return await engine.run(workflow, trigger_data, until_step=until_step, mock_data=mock_data)
+                return await engine.run(
+                    workflow, trigger_data, until_step=until_step, mock_data=mock_data
+                )
             finally:
                 await store.close()
 
@@ -256,7 +270,10 @@ def create_app(*, extra_plugins: Sequence[object] = ()) -> typer.Typer:
         execution_id: Annotated[str, typer.Argument(help="The waiting execution.")],
         node_id: Annotated[str, typer.Argument(help="The waiting step (node id).")],
         payload: Annotated[
-            str, typer.Option(help='What the step is resumed with: JSON, a file, or -. e.g. {"decision": "approved"}')
+            str,
+            typer.Option(
+                help='Resume payload: JSON, a file or -, e.g. {"decision": "approved"}'
+            ),
         ] = "{}",
         as_json: JsonOpt = False,
         database_url: DbOpt = None,
@@ -295,8 +312,12 @@ def create_app(*, extra_plugins: Sequence[object] = ()) -> typer.Typer:
 
     @app.command()
     def runs(
-        execution_id: Annotated[str | None, typer.Argument(help="Show this execution's steps.")] = None,
-        status: Annotated[str | None, typer.Option(help="Only executions with this status.")] = None,
+        execution_id: Annotated[
+            str | None, typer.Argument(help="Show this execution's steps.")
+        ] = None,
+        status: Annotated[
+            str | None, typer.Option(help="Only executions with this status.")
+        ] = None,
         limit: Annotated[int, typer.Option(min=1, max=1000)] = 20,
         as_json: JsonOpt = False,
         database_url: DbOpt = None,
@@ -327,13 +348,23 @@ def create_app(*, extra_plugins: Sequence[object] = ()) -> typer.Typer:
             return
         table = Table("id", "workflow", "status", "started", "steps")
         for e in found:
-            table.add_row(e.id, e.flow_name, e.status, e.started_at.isoformat(timespec="seconds"), str(len(e.steps)))
+            table.add_row(
+                e.id,
+                e.flow_name,
+                e.status,
+                e.started_at.isoformat(timespec="seconds"),
+                str(len(e.steps)),
+            )
         out.print(table)
 
     @app.command()
     def apps(
-        app_key: Annotated[str | None, typer.Argument(help="Show this app's actions and arguments.")] = None,
-        as_json: Annotated[bool, typer.Option("--json", help="Print as JSON (with JSON Schemas).")] = False,
+        app_key: Annotated[
+            str | None, typer.Argument(help="Show this app's actions and arguments.")
+        ] = None,
+        as_json: Annotated[
+            bool, typer.Option("--json", help="Print as JSON (with JSON Schemas).")
+        ] = False,
     ) -> None:
         """List installed apps, or one app's actions, triggers and arguments."""
         from .plugins import get_registry
@@ -345,7 +376,12 @@ def create_app(*, extra_plugins: Sequence[object] = ()) -> typer.Typer:
                 return
             table = Table("app", "name", "actions", "triggers")
             for a in registry.apps():
-                table.add_row(a.key, a.name, ", ".join(x.key for x in a.actions), ", ".join(t.key for t in a.triggers))
+                table.add_row(
+                    a.key,
+                    a.name,
+                    ", ".join(x.key for x in a.actions),
+                    ", ".join(t.key for t in a.triggers),
+                )
             out.print(table)
             for name, reason in registry.broken.items():
                 err.print(f"[yellow]warning:[/] plugin {name} not loaded: {_escape(reason)}")
@@ -369,7 +405,9 @@ def create_app(*, extra_plugins: Sequence[object] = ()) -> typer.Typer:
                     out.print(f"   - {arg.key} ({arg.type.value}){flag}: {_escape(arg.label)}")
 
     @app.command()
-    def validate(flow: Annotated[Path, typer.Argument(help="Workflow file (.yaml or .json).")]) -> None:
+    def validate(
+        flow: Annotated[Path, typer.Argument(help="Workflow file (.yaml or .json).")],
+    ) -> None:
         """Check a workflow file; exit 2 listing every problem."""
         from .plugins import get_registry
         from .validation import check_workflow
@@ -383,7 +421,10 @@ def create_app(*, extra_plugins: Sequence[object] = ()) -> typer.Typer:
         problems = check_workflow(workflow, get_registry())
         if problems:
             _fail_input(problems)
-        out.print(f"[green]✓[/] {flow}: {workflow.name!r} is valid ({sum(1 for _ in workflow.iter_nodes())} nodes)")
+        out.print(
+            f"[green]✓[/] {flow}: {workflow.name!r} is valid "
+            f"({sum(1 for _ in workflow.iter_nodes())} nodes)"
+        )
 
     @app.command()
     def demo(

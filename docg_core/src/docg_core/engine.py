@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, Literal, Protocol
 
 import httpx
 from pydantic_core import to_jsonable_python
@@ -43,7 +43,6 @@ from .workflow import Node, Workflow, load_workflow
 __all__ = ["ConnectionProvider", "Engine"]
 
 logger = logging.getLogger("docg.engine")
-T = TypeVar("T")
 
 
 class ConnectionProvider(Protocol):
@@ -221,7 +220,9 @@ class Engine:
         app = self.registry.app(workflow.trigger.app)
         execution_id = str(uuid.uuid4())
         params = validate_arguments(trigger_cls.arguments, workflow.trigger.parameters)
-        ctx = self._context(app, workflow, execution_id, "trigger", "trigger", trigger_cls.key, params, {}, None, {})
+        ctx = self._context(
+            app, workflow, execution_id, "trigger", "trigger", trigger_cls.key, params, {}, None, {}
+        )
         try:
             items = await trigger_cls().poll(ctx)
         finally:
@@ -254,8 +255,16 @@ class Engine:
         trigger_cls = self.registry.trigger(ref.app, ref.key)
         app = self.registry.app(ref.app)
         ctx = self._context(
-            app, workflow, execution.id, "trigger", "trigger", ref.key, ref.parameters, {},
-            trigger_data, {},
+            app,
+            workflow,
+            execution.id,
+            "trigger",
+            "trigger",
+            ref.key,
+            ref.parameters,
+            {},
+            trigger_data,
+            {},
         )
         try:
             result = await trigger_cls().run(ctx)
@@ -377,7 +386,11 @@ class _LoopFrame:
 def _as_output(value: Any) -> dict[str, Any]:
     """A mock or a result as ``{"raw", "data", "metadata"}``."""
     if isinstance(value, Mapping) and "data" in value and set(value) <= {"raw", "data", "metadata"}:
-        return {"raw": value.get("raw"), "data": value["data"], "metadata": value.get("metadata") or {}}
+        return {
+            "raw": value.get("raw"),
+            "data": value["data"],
+            "metadata": value.get("metadata") or {},
+        }
     return {"raw": value, "data": value, "metadata": {}}
 
 
@@ -434,7 +447,7 @@ class _Run:
         if done is not None and done.status in ("success", "skipped") and done.data_out:
             selected: list[int] = list(done.data_out["data"]["selected"])
         else:
-            mode = "first" if node.type == "branch" else "all"
+            mode: Literal["first", "all"] = "first" if node.type == "branch" else "all"
             chosen = select_branches(node.branches, self.scope, mode=mode)
             selected = [i for i, b in enumerate(node.branches) if any(b is c for c in chosen)]
             now = utcnow()
@@ -461,7 +474,11 @@ class _Run:
         else:
             items = compute_parameters(node.items, self.scope)
             step = StepRecord(
-                key=key, node_id=node.id, status="running", attempt=1, started_at=utcnow(),
+                key=key,
+                node_id=node.id,
+                status="running",
+                attempt=1,
+                started_at=utcnow(),
                 data_in={"items": to_jsonable_python(items)},
             )
             if items is None:
@@ -522,10 +539,16 @@ class _Run:
             params = compute_parameters(node.parameters, self.scope)
             await self.save(
                 StepRecord(
-                    key=key, node_id=node.id, app=node.app, action=node.action, status="success",
+                    key=key,
+                    node_id=node.id,
+                    app=node.app,
+                    action=node.action,
+                    status="success",
                     data_in=to_jsonable_python(params),
                     data_out=to_jsonable_python(_as_output(self.mock[node.id])),
-                    attempt=1, started_at=now, completed_at=now,
+                    attempt=1,
+                    started_at=now,
+                    completed_at=now,
                 )
             )
             self.outputs[node.id] = self.steps[key].data_out
@@ -569,18 +592,37 @@ class _Run:
             raise StepError(f"connection {node.connection!r} not found") from None
 
     def context(
-        self, node: Node, step: StepRecord, app: BaseApp, action_key: str,
-        params: Mapping[str, Any], auth: Mapping[str, Any],
+        self,
+        node: Node,
+        step: StepRecord,
+        app: BaseApp,
+        action_key: str,
+        params: Mapping[str, Any],
+        auth: Mapping[str, Any],
     ) -> Any:
         return self.engine._context(
-            app, self.workflow, self.execution.id, node.id, step.key, action_key, params, auth,
-            self.execution.trigger_data, self.outputs, test_run=self.execution.test_run,
+            app,
+            self.workflow,
+            self.execution.id,
+            node.id,
+            step.key,
+            action_key,
+            params,
+            auth,
+            self.execution.trigger_data,
+            self.outputs,
+            test_run=self.execution.test_run,
             attempt=step.attempt,
         )
 
     async def attempts(
-        self, node: Node, step: StepRecord, action_cls: type[BaseAction], app: BaseApp,
-        params: Mapping[str, Any], auth: Mapping[str, Any],
+        self,
+        node: Node,
+        step: StepRecord,
+        action_cls: type[BaseAction],
+        app: BaseApp,
+        params: Mapping[str, Any],
+        auth: Mapping[str, Any],
     ) -> ActionResult | None:
         policy = action_cls.retry
         while True:
@@ -607,7 +649,11 @@ class _Run:
             delay = policy.delay(step.attempt, getattr(error, "retry_after", None))
             logger.info(
                 "step %s of %s failed (attempt %d, %s); retrying in %.1fs",
-                step.key, self.execution.id, step.attempt, error, delay,
+                step.key,
+                self.execution.id,
+                step.attempt,
+                error,
+                delay,
             )
             step.error, step.error_code = f"attempt {step.attempt}: {error}", error.code
             step.attempt += 1
@@ -615,8 +661,13 @@ class _Run:
             await self.engine._sleep(delay)
 
     async def finish_resume(
-        self, node: Node, step: StepRecord, action_cls: type[BaseAction], app: BaseApp,
-        params: Mapping[str, Any], auth: Mapping[str, Any],
+        self,
+        node: Node,
+        step: StepRecord,
+        action_cls: type[BaseAction],
+        app: BaseApp,
+        params: Mapping[str, Any],
+        auth: Mapping[str, Any],
     ) -> ActionResult | None:
         assert self.resume is not None
         ctx = self.context(node, step, app, action_cls.key, params, auth)
@@ -648,8 +699,10 @@ class _Run:
             w = result.waiting
             step.status = "waiting"
             step.wait = WaitRecord(
-                reason=w.reason, resume_token=w.resume_token,
-                resume_at=w.resume_at, expires_at=w.expires_at,
+                reason=w.reason,
+                resume_token=w.resume_token,
+                resume_at=w.resume_at,
+                expires_at=w.expires_at,
             )
             await self.save(step)
             raise _Pause
@@ -672,5 +725,7 @@ class _Run:
         if not node.continue_on_error:
             raise _Fail(f"node {node.id!r} failed: {step.error}")
         self.outputs[node.id] = step.data_out or {
-            "raw": None, "data": {}, "metadata": {"error": step.error},
+            "raw": None,
+            "data": {},
+            "metadata": {"error": step.error},
         }

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from difflib import get_close_matches
 from importlib import metadata
 from typing import Any
@@ -75,11 +75,14 @@ class Registry:
         self._apps: dict[str, BaseApp] = {}
         self._owner: dict[str, str] = {}
         self.template_filters: dict[str, Callable[..., Any]] = {}
-        for impl in reversed(pm.hook.docg_apps.get_hookimpls()):
+        for impl in pm.hook.docg_apps.get_hookimpls():
             self._add_apps(impl.plugin_name, impl.function)
-        for impl in reversed(pm.hook.docg_template_filters.get_hookimpls()):
+        for impl in pm.hook.docg_template_filters.get_hookimpls():
             try:
-                self.template_filters.update(impl.function())
+                filters = impl.function()
+                if not isinstance(filters, Mapping):
+                    raise TypeError(f"expected a mapping of name to function, got {filters!r}")
+                self.template_filters.update(filters)
             except Exception as exc:
                 self._report(impl.plugin_name, f"docg_template_filters failed: {exc!r}")
 
@@ -87,9 +90,9 @@ class Registry:
         self.broken[plugin] = reason
         logger.warning("plugin %s skipped: %s", plugin, reason)
 
-    def _add_apps(self, plugin: str, hook: Callable[[], Iterable[type[BaseApp]]]) -> None:
+    def _add_apps(self, plugin: str, hook: Callable[[], object]) -> None:
         try:
-            classes = list(hook())
+            classes: list[object] = list(hook())  # type: ignore[call-overload]
         except Exception as exc:
             self._report(plugin, f"docg_apps failed: {type(exc).__name__}: {exc}")
             return
@@ -161,9 +164,7 @@ def _suggest(word: str, choices: Iterable[str]) -> str:
     return ""
 
 
-def get_registry(
-    *, plugins: Iterable[str] | None = None, extra: Iterable[object] = ()
-) -> Registry:
+def get_registry(*, plugins: Iterable[str] | None = None, extra: Iterable[object] = ()) -> Registry:
     """A new registry: built-in apps, installed plugins (see ``DOCG_PLUGINS``) and ``extra``
     plugin objects (modules or instances with ``@hookimpl`` functions)."""
     pm, broken = get_plugin_manager(plugins=plugins, extra=extra)

@@ -1,27 +1,28 @@
 """The execution store in SQLite or PostgreSQL, so another process can resume a waiting run.
 
 :class:`SQLStore` implements :class:`~docg_core.store.ExecutionStore` on SQLAlchemy Core.
-Every call is one short transaction run on a worker thread, never on the event loop:
+Database work never runs on the event loop: each call is handed to a worker thread that
+keeps its own connection. SQLite gets one worker (writers in this process never fight over
+the file lock; other processes share the file through WAL mode and a busy timeout);
+PostgreSQL gets :data:`POSTGRES_POOL_SIZE` workers.
 
-- SQLite gets one dedicated thread and one connection, so writers in this process never
-  wait on each other's file lock; other processes share the file through WAL mode and a
-  busy timeout. Multi-statement writes start with ``BEGIN IMMEDIATE``.
-- PostgreSQL gets a small thread pool with one pooled connection per thread. Single
-  statements run in autocommit (one round trip); multi-statement work runs in a transaction.
-
-Claims are conditional UPDATEs whose row count decides the winner, so exactly one of many
-concurrent callers, in any process, gets True. Values in JSON columns are serialised with
-pydantic (datetimes, decimals and UUIDs become strings). Datetimes are stored in UTC and come
-back timezone-aware; a naive datetime is taken to be UTC. Tables are created on first use
-(``create_tables=True``), off the event loop.
+Every call is one short transaction: a single statement in autocommit, or several inside an
+explicit ``BEGIN`` (``BEGIN IMMEDIATE`` on SQLite). Claims are conditional UPDATEs whose row
+count picks the winner, so exactly one of many concurrent callers, in any process, gets
+True. JSON values are serialised by pydantic (datetimes, decimals and UUIDs become strings).
+Datetimes are stored in UTC and come back timezone-aware; a naive one is taken to be UTC.
+Reads see committed data statement by statement (read committed). With
+``create_tables=True`` the tables are created, if missing, on first use.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import queue
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -35,7 +36,7 @@ from .errors import ExecutionError, ExecutionNotFound
 from .records import ExecutionRecord, StepRecord, WaitRecord
 from .store import DueWait
 
-__all__ = ["SQLStore", "SQLiteStore", "metadata"]
+__all__ = ["POSTGRES_POOL_SIZE", "SQLITE_BUSY_TIMEOUT_MS", "SQLStore", "SQLiteStore", "metadata"]
 
 _T = TypeVar("_T")
 
@@ -43,7 +44,12 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 """How long a SQLite writer waits for another process's lock before failing."""
 
 POSTGRES_POOL_SIZE = 4
-"""Worker threads, and pooled connections, for a PostgreSQL store."""
+"""Worker threads, each with its own pooled connection, for a PostgreSQL store."""
+
+IDLE_RECHECK_SECONDS = 30.0
+"""A worker's connection unused this long is returned and a pinged one checked out."""
+
+_SCHEMA_LOCK_ID = 0x646F6367  # "docg": the advisory lock taken while creating tables
 
 
 class _UTCDateTime(sa.TypeDecorator[datetime]):
@@ -161,9 +167,10 @@ datastore = sa.Table(
     sa.Column("updated_at", _UTCDateTime(), nullable=False),
 )
 
-_EXECUTION_FIELDS = tuple(c.name for c in executions.columns if c.name != "seq")
-_STEP_FIELDS = ("key", "node_id", "app", "action", "status", "data_in", "data_out", "error")
-_STEP_FIELDS += ("error_code", "attempt", "started_at", "completed_at")
+# Record fields and columns share names; a field added to a record without a column fails
+# here, at import, rather than being silently dropped. ``id`` comes first in selected rows.
+_EXECUTION_FIELDS = ("id", *(n for n in ExecutionRecord.model_fields if n not in ("id", "steps")))
+_STEP_FIELDS = tuple(name for name in StepRecord.model_fields if name != "wait")
 _WAIT_COLUMNS = ("wait_reason", "wait_resume_token", "wait_resume_at", "wait_expires_at")
 _STEP_COLUMNS = ("execution_id", *_STEP_FIELDS, *_WAIT_COLUMNS)
 _EXECUTION_COLUMNS = [executions.c[name] for name in _EXECUTION_FIELDS]
@@ -219,39 +226,49 @@ class SQLStore:
     """
 
     def __init__(self, url: str = "sqlite:///./docg.db", *, create_tables: bool = True) -> None:
-        parsed = _normalise_url(url)
-        self.url = parsed
-        self._sqlite = parsed.get_backend_name() == "sqlite"
+        self.url = _normalise_url(url)
+        self._sqlite = self.url.get_backend_name() == "sqlite"
+        # Connections run in driver autocommit: a single statement is its own transaction
+        # (one round trip on PostgreSQL); several statements are wrapped in an explicit BEGIN.
         options: dict[str, Any] = {
+            "isolation_level": "AUTOCOMMIT",
             "json_serializer": _json_dumps,
             "json_deserializer": _json_loads,
+            # A connection is checked out when a worker thread first needs one, or after it
+            # sat idle (see _connection): check that it is still alive then.
+            "pool_pre_ping": True,
         }
         if self._sqlite:
-            options["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+            # Connections are closed by close() from another thread, after the worker is done.
+            options["connect_args"] = {
+                "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
+                "check_same_thread": False,
+            }
+            # Take the write lock up front: a deferred transaction that reads and then writes
+            # fails with SQLITE_BUSY instead of waiting when another process wrote meanwhile.
+            self._begin_write = "BEGIN IMMEDIATE"
         else:
-            options.update(pool_size=POSTGRES_POOL_SIZE, max_overflow=0, pool_pre_ping=True)
-        self._engine: Engine = sa.create_engine(parsed, **options)
+            options.update(pool_size=POSTGRES_POOL_SIZE, max_overflow=0)
+            self._begin_write = "BEGIN"
+        self._engine: Engine = sa.create_engine(self.url, **options)
         if self._sqlite:
             sa.event.listen(self._engine, "connect", _sqlite_on_connect)
-            sa.event.listen(self._engine, "begin", _sqlite_on_begin)
-            # A single statement commits by itself; reads see one snapshot; writes made of
-            # several statements take the write lock up front (no lock-upgrade deadlock).
-            self._single = self._engine.execution_options(docg_begin="")
-            self._read = self._engine.execution_options(docg_begin="BEGIN")
-            self._write = self._engine.execution_options(docg_begin="BEGIN IMMEDIATE")
-        else:
-            self._single = self._engine.execution_options(isolation_level="AUTOCOMMIT")
-            self._read = self._write = self._engine
-        # One SQLite connection (file locks are per connection: one writer thread never
-        # contends with itself); a thread per pooled connection for PostgreSQL.
+        # SQLite: one thread, so this process's writers never contend for the file lock with
+        # each other (only with other processes, through the busy timeout). PostgreSQL: a
+        # thread per pooled connection.
         workers = 1 if self._sqlite else POSTGRES_POOL_SIZE
-        self._executor = ThreadPoolExecutor(workers, thread_name_prefix="docg-sqlstore")
+        self._workers = _Workers(workers, name=f"docg-sqlstore-{id(self):x}")
+        self._local = threading.local()  # each worker thread's own connection
+        self._connections: set[Connection] = set()
+        self._connections_lock = threading.Lock()
         self._tables_pending = create_tables
         self._tables_lock = threading.Lock()
         self._closed = False
         self._build_statements()
 
     def _build_statements(self) -> None:
+        # Built once: executing a prebuilt statement skips construction and hits the
+        # compiled cache.
         insert = sqlite.insert if self._sqlite else postgresql.insert
         c = steps.c
         next_position = (
@@ -326,46 +343,89 @@ class SQLStore:
     # -- running database work off the event loop ------------------------------------------
 
     async def _run(self, work: Callable[..., _T], *args: Any) -> _T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._in_worker, work, args)
+        if self._closed:
+            raise RuntimeError(f"{self!r} is closed")
+        return await self._workers.call(self._in_worker, work, args)
 
     def _in_worker(self, work: Callable[..., _T], args: tuple[Any, ...]) -> _T:
-        if self._tables_pending:
-            self._ensure_tables()
-        return work(*args)
+        conn = self._connection()
+        try:
+            if self._tables_pending:
+                self._ensure_tables(conn)
+            return work(conn, *args)
+        except BaseException:
+            self._recover(conn)
+            raise
 
-    def _ensure_tables(self) -> None:
+    def _connection(self) -> Connection:
+        """This worker thread's connection, kept between calls (a pool checkout per call
+        costs as much as the statement); exchanged for a freshly checked one after idling."""
+        local = self._local
+        conn: Connection | None = getattr(local, "conn", None)
+        now = time.monotonic()
+        if conn is not None and now - local.used > IDLE_RECHECK_SECONDS:
+            self._discard(conn)
+            conn = None
+        if conn is None:
+            conn = self._engine.connect()
+            local.conn = conn
+            with self._connections_lock:
+                self._connections.add(conn)
+        local.used = now
+        return conn
+
+    def _recover(self, conn: Connection) -> None:
+        """After a failed call: end any open transaction; drop a broken connection."""
+        with contextlib.suppress(sa.exc.SQLAlchemyError):
+            conn.rollback()
+        if conn.invalidated or conn.closed:
+            self._discard(conn)
+
+    def _discard(self, conn: Connection) -> None:
+        self._local.conn = None
+        with self._connections_lock:
+            self._connections.discard(conn)
+        with contextlib.suppress(sa.exc.SQLAlchemyError):
+            conn.close()
+
+    def _ensure_tables(self, conn: Connection) -> None:
         with self._tables_lock:
             if not self._tables_pending:
                 return
-            with self._write.begin() as conn:
-                if not self._sqlite:
-                    # Serialise concurrent first starts; BEGIN IMMEDIATE does it on SQLite.
-                    conn.execute(sa.select(sa.func.pg_advisory_xact_lock(0x646F6367)))
-                metadata.create_all(conn)
+            conn.exec_driver_sql(self._begin_write)
+            if not self._sqlite:
+                # Serialise concurrent first starts; BEGIN IMMEDIATE does it on SQLite.
+                conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_SCHEMA_LOCK_ID)))
+            metadata.create_all(conn)
+            conn.commit()
             self._tables_pending = False
 
     # -- executions ----------------------------------------------------------------------
 
     async def create_execution(self, execution: ExecutionRecord) -> None:
-        """Insert a new execution (with any steps it already has); ExecutionError if the id
-        is taken."""
+        """Insert a new execution with any steps it already has; :class:`ExecutionError` if
+        its id is taken."""
         row = _execution_row(execution)
-        first: dict[str, StepRecord] = {}
-        for step in execution.steps:  # a repeated key keeps its first place, last value
-            first[step.key] = step
+        unique: dict[str, StepRecord] = {}
+        for step in execution.steps:  # a repeated key keeps its first place and last value
+            unique[step.key] = step
         step_rows = [
             {**_step_row(execution.id, step), "position": i}
-            for i, step in enumerate(first.values())
+            for i, step in enumerate(unique.values())
         ]
         await self._run(self._create_execution, row, step_rows)
 
-    def _create_execution(self, row: dict[str, Any], step_rows: list[dict[str, Any]]) -> None:
+    def _create_execution(
+        self, conn: Connection, row: dict[str, Any], step_rows: list[dict[str, Any]]
+    ) -> None:
         try:
-            with self._write.begin() as conn:
+            if not step_rows:
                 conn.execute(self._insert_execution, row)
-                if step_rows:
-                    conn.execute(self._insert_step, step_rows)
+                return
+            conn.exec_driver_sql(self._begin_write)
+            conn.execute(self._insert_execution, row)
+            conn.execute(self._insert_step, step_rows)
+            conn.commit()
         except sa.exc.IntegrityError:
             raise ExecutionError(f"execution {row['id']!r} already exists") from None
 
@@ -373,25 +433,22 @@ class SQLStore:
         """The execution with its steps in order; raises :class:`ExecutionNotFound`."""
         return await self._run(self._get_execution, execution_id)
 
-    def _get_execution(self, execution_id: str) -> ExecutionRecord:
+    def _get_execution(self, conn: Connection, execution_id: str) -> ExecutionRecord:
         params = {"execution_id": execution_id}
-        with self._read.begin() as conn:
-            row = conn.execute(self._select_execution, params).first()
-            if row is None:
-                raise ExecutionNotFound(f"no execution {execution_id!r}")
-            step_rows = conn.execute(self._select_steps, params).all()
+        row = conn.execute(self._select_execution, params).first()
+        if row is None:
+            raise ExecutionNotFound(f"no execution {execution_id!r}")
+        step_rows = conn.execute(self._select_steps, params).all()
         return _execution_record(row, [_step_record(s) for s in step_rows])
 
     async def update_execution(self, execution: ExecutionRecord) -> None:
         """Write the execution's own fields (status, error, completed_at), not its steps."""
         row = _execution_row(execution)
         row["execution_id"] = row.pop("id")
-        await self._run(self._update_one, row)
+        await self._run(self._update_execution_row, row)
 
-    def _update_one(self, row: dict[str, Any]) -> None:
-        with self._single.begin() as conn:
-            updated = conn.execute(self._update_execution, row).rowcount
-        if updated != 1:
+    def _update_execution_row(self, conn: Connection, row: dict[str, Any]) -> None:
+        if conn.execute(self._update_execution, row).rowcount != 1:
             raise ExecutionNotFound(f"no execution {row['execution_id']!r}")
 
     async def save_step(self, execution_id: str, step: StepRecord) -> None:
@@ -401,10 +458,9 @@ class SQLStore:
         row["position_of"] = execution_id
         await self._run(self._save_step_row, row)
 
-    def _save_step_row(self, row: dict[str, Any]) -> None:
+    def _save_step_row(self, conn: Connection, row: dict[str, Any]) -> None:
         try:
-            with self._single.begin() as conn:
-                conn.execute(self._save_step, row)
+            conn.execute(self._save_step, row)
         except sa.exc.IntegrityError:  # the foreign key: no such execution
             raise ExecutionNotFound(f"no execution {row['execution_id']!r}") from None
 
@@ -417,23 +473,19 @@ class SQLStore:
         return await self._run(self._list_executions, flow_id, status, limit)
 
     def _list_executions(
-        self, flow_id: str | None, status: str | None, limit: int
+        self, conn: Connection, flow_id: str | None, status: str | None, limit: int
     ) -> list[ExecutionRecord]:
         query = sa.select(*_EXECUTION_COLUMNS).order_by(executions.c.seq.desc()).limit(limit)
         if flow_id is not None:
             query = query.where(executions.c.flow_id == flow_id)
         if status is not None:
             query = query.where(executions.c.status == status)
-        with self._read.begin() as conn:
-            rows = conn.execute(query).all()
-            ids = [row[0] for row in rows]
-            step_rows = (
-                conn.execute(self._select_steps_of_many, {"execution_ids": ids}).all()
-                if ids
-                else []
-            )
-        by_execution: dict[str, list[StepRecord]] = {i: [] for i in ids}
-        for step_row in step_rows:
+        rows = conn.execute(query).all()
+        if not rows:
+            return []
+        by_execution: dict[str, list[StepRecord]] = {row[0]: [] for row in rows}
+        params = {"execution_ids": list(by_execution)}
+        for step_row in conn.execute(self._select_steps_of_many, params):
             by_execution[step_row[0]].append(_step_record(step_row))
         return [_execution_record(row, by_execution[row[0]]) for row in rows]
 
@@ -444,34 +496,35 @@ class SQLStore:
         to ``running``). True for exactly one caller, in any process; False otherwise."""
         return await self._run(self._claim_waiting_step, execution_id, step_key)
 
-    def _claim_waiting_step(self, execution_id: str, step_key: str) -> bool:
+    def _claim_waiting_step(self, conn: Connection, execution_id: str, step_key: str) -> bool:
         params = {"claim_execution_id": execution_id, "claim_step_key": step_key}
-        with self._write.connect() as conn, conn.begin() as transaction:
-            # The execution row first: it is the lock every claim on this execution queues on.
-            if conn.execute(self._claim_execution, params).rowcount != 1:
-                return False
-            if conn.execute(self._claim_step, params).rowcount != 1:
-                transaction.rollback()
-                return False
+        conn.exec_driver_sql(self._begin_write)
+        # The execution row first: its row lock is where concurrent claims queue, and a
+        # claim that finds it no longer waiting updates nothing.
+        if conn.execute(self._claim_execution, params).rowcount != 1:
+            conn.rollback()
+            return False
+        if conn.execute(self._claim_step, params).rowcount != 1:
+            conn.rollback()
+            return False
+        conn.commit()
         return True
 
     async def due_waits(self, now: datetime) -> list[DueWait]:
         """Waiting steps of waiting executions whose ``resume_at`` is at or before ``now``."""
         return await self._run(self._due_waits_at, now)
 
-    def _due_waits_at(self, now: datetime) -> list[DueWait]:
-        with self._single.connect() as conn:
-            return [(row[0], row[1]) for row in conn.execute(self._due_waits, {"now": now})]
+    def _due_waits_at(self, conn: Connection, now: datetime) -> list[DueWait]:
+        return [(row[0], row[1]) for row in conn.execute(self._due_waits, {"now": now})]
 
     async def claim_dedupe_key(self, scope: str, key: str) -> bool:
         """Record ``key`` under ``scope``; True the first time only (polling dedupe)."""
         row = {"scope": scope, "key": key, "claimed_at": datetime.now(UTC)}
         return await self._run(self._claim_dedupe_key, row)
 
-    def _claim_dedupe_key(self, row: dict[str, Any]) -> bool:
+    def _claim_dedupe_key(self, conn: Connection, row: dict[str, Any]) -> bool:
         # ON CONFLICT DO NOTHING: the primary key decides, without an error per repeat.
-        with self._single.begin() as conn:
-            return conn.execute(self._claim_dedupe, row).rowcount == 1
+        return conn.execute(self._claim_dedupe, row).rowcount == 1
 
     # -- datastore -----------------------------------------------------------------------
 
@@ -480,34 +533,38 @@ class SQLStore:
         return await self._run(self._execute_scalar, self._datastore_get, {"s": scope, "k": key})
 
     async def datastore_set(self, scope: str, key: str, value: Any) -> None:
-        """Store a JSON-serialisable value (replacing any previous one)."""
+        """Store a JSON-serialisable value, replacing any previous one."""
         row = {"scope": scope, "key": key, "value": value, "updated_at": datetime.now(UTC)}
-        await self._run(self._execute_single, self._datastore_set, row)
+        await self._run(self._execute_scalar, self._datastore_set, row)
 
     async def datastore_delete(self, scope: str, key: str) -> None:
         """Remove ``key`` (no error if absent)."""
-        await self._run(self._execute_single, self._datastore_delete, {"s": scope, "k": key})
+        await self._run(self._execute_scalar, self._datastore_delete, {"s": scope, "k": key})
 
-    def _execute_scalar(self, statement: sa.Executable, params: Mapping[str, Any]) -> Any:
-        with self._single.connect() as conn:
-            return conn.execute(statement, params).scalar()
-
-    def _execute_single(self, statement: sa.Executable, params: Mapping[str, Any]) -> None:
-        with self._single.begin() as conn:
-            conn.execute(statement, params)
+    @staticmethod
+    def _execute_scalar(
+        conn: Connection, statement: sa.Executable, params: Mapping[str, Any]
+    ) -> Any:
+        result = conn.execute(statement, params)
+        return result.scalar() if result.returns_rows else None
 
     # -- lifecycle -----------------------------------------------------------------------
 
     async def close(self) -> None:
-        """Close the connections and stop the worker threads (after work already queued)."""
+        """Finish the calls already queued, then close the connections and threads."""
         if self._closed:
             return
         self._closed = True
-        loop = asyncio.get_running_loop()
-        try:
-            await loop.run_in_executor(self._executor, self._engine.dispose)
-        finally:
-            self._executor.shutdown(wait=False)
+        await asyncio.to_thread(self._shutdown)
+
+    def _shutdown(self) -> None:
+        self._workers.stop()
+        with self._connections_lock:
+            connections, self._connections = self._connections, set()
+        for conn in connections:
+            with contextlib.suppress(sa.exc.SQLAlchemyError):
+                conn.close()
+        self._engine.dispose()
 
     async def __aenter__(self) -> SQLStore:
         return self
@@ -528,23 +585,65 @@ class SQLiteStore(SQLStore):
         super().__init__(url.render_as_string(), create_tables=create_tables)
 
 
+class _Workers:
+    """Threads that run calls in submission order and hand each result back to the caller's
+    event loop: a leaner ThreadPoolExecutor (one queue, no concurrent.futures.Future)."""
+
+    def __init__(self, count: int, *, name: str) -> None:
+        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._threads = [
+            threading.Thread(target=self._serve, name=f"{name}-{i}", daemon=True)
+            for i in range(count)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def call(self, fn: Callable[..., _T], *args: Any) -> asyncio.Future[_T]:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[_T] = loop.create_future()
+        self._queue.put((loop, future, fn, args))
+        return future
+
+    def stop(self) -> None:
+        """Run what is queued, then end the threads (blocks until they have)."""
+        for _ in self._threads:
+            self._queue.put(None)
+        for thread in self._threads:
+            thread.join()
+
+    def _serve(self) -> None:
+        while (job := self._queue.get()) is not None:
+            loop, future, fn, args = job
+            try:
+                result, error = fn(*args), None
+            except BaseException as exc:  # handed to the caller, like concurrent.futures
+                result, error = None, exc
+            with contextlib.suppress(RuntimeError):  # the caller's loop has closed
+                loop.call_soon_threadsafe(_settle, future, result, error)
+            del job, future, result, error  # no reference cycle through a traceback
+
+
+_Job = tuple[asyncio.AbstractEventLoop, "asyncio.Future[Any]", Callable[..., Any], tuple[Any, ...]]
+
+
+def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+    if future.cancelled():  # the caller stopped waiting; the work itself has finished
+        return
+    if error is None:
+        future.set_result(result)
+    else:
+        future.set_exception(error)
+
+
 def _sqlite_on_connect(dbapi_connection: Any, connection_record: object) -> None:
-    # Take BEGIN away from the sqlite3 module (legacy transaction control) and emit our own.
-    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     try:
         for pragma in (
-            "journal_mode=WAL",  # readers and one writer at once, across processes
-            "synchronous=NORMAL",  # durable at checkpoints; safe from corruption in WAL
+            "journal_mode=WAL",  # readers never block the writer, across processes
+            "synchronous=NORMAL",  # no fsync per commit; WAL keeps the file consistent
             f"busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
             "foreign_keys=ON",
         ):
             cursor.execute(f"PRAGMA {pragma}")
     finally:
         cursor.close()
-
-
-def _sqlite_on_begin(conn: Connection) -> None:
-    begin = conn.get_execution_options().get("docg_begin", "BEGIN")
-    if begin:
-        conn.exec_driver_sql(begin)

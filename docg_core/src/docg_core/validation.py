@@ -41,7 +41,9 @@ def check_workflow(workflow: Workflow, registry: Registry) -> list[Problem]:
         problems += _check_arguments(
             trigger_cls.arguments, trigger.parameters, trigger_cls.check_parameters, None, "trigger"
         )
-        problems += _check_refs(trigger.parameters, frozenset(), None, in_loop=False, where="trigger")
+        problems += _check_refs(
+            trigger.parameters, frozenset(), None, in_loop=False, where="trigger"
+        )
 
     _walk(workflow.nodes, frozenset(), registry, problems, in_loop=False)
     return problems
@@ -163,7 +165,9 @@ def _check_refs(
                     )
                 )
         elif root == "loop" and not in_loop:
-            problems.append(Problem(f"{{{{{ref}}}}} is only available inside a loop", node_id, where))
+            problems.append(
+                Problem(f"{{{{{ref}}}}} is only available inside a loop", node_id, where)
+            )
         elif root not in _ROOTS:
             problems.append(
                 Problem(

@@ -123,7 +123,8 @@ def _parse_path(content: str) -> _Ref | None:
     path = ".".join(s.key for s in segs)
     lookup = list(segs)
     # {{step.<id>.<path>}} reads the step's data unless <path> starts with raw or metadata.
-    if segs[0].key == "step" and len(segs) >= 2 and segs[2:3] != [_SPECIAL]:
+    reads_data = len(segs) == 2 or (len(segs) > 2 and segs[2].key not in _SPECIAL_STEP_PARTS)
+    if segs[0].key == "step" and reads_data:
         lookup.insert(2, _Seg("data", None))
     return _Ref(path, tuple(lookup))
 
@@ -390,19 +391,35 @@ def _render(value: Any) -> str:
                 value, ensure_ascii=False, separators=(",", ":"), default=_json_default
             )
         except Exception:  # for example, non-string keys that JSON cannot hold
-            return str(value)
+            return _str_or_empty(value)
     if isinstance(value, datetime | date):
         return value.isoformat()
-    return str(value)
+    return _str_or_empty(value)
+
+
+def _str_or_empty(value: Any) -> str:
+    try:
+        return str(value)
+    except Exception:  # a __str__ that fails, data nested deeper than the recursion limit
+        return ""
 
 
 def _copy(value: Any) -> Any:
     """Copy dicts and lists (the leaves are shared) so the result never aliases the scope."""
+    try:
+        return _copy_containers(value)
+    except RecursionError:  # absurdly deep data: share it rather than fail
+        return value
+
+
+def _copy_containers(value: Any) -> Any:
     cls = value.__class__
     if cls is dict:
-        return {k: _copy(v) if v.__class__ in _CONTAINERS else v for k, v in value.items()}
+        return {
+            k: _copy_containers(v) if v.__class__ in _CONTAINERS else v for k, v in value.items()
+        }
     if cls is list:
-        return [_copy(v) if v.__class__ in _CONTAINERS else v for v in value]
+        return [_copy_containers(v) if v.__class__ in _CONTAINERS else v for v in value]
     return value
 
 

@@ -79,7 +79,9 @@ class Node(_Model):
             if self.items is None:
                 raise ValueError("a loop node needs 'items' (a list or a {{variable}} naming one)")
             if self.app or self.action or self.branches:
-                raise ValueError("a loop node has 'items' and 'nodes', not 'app'/'action'/'branches'")
+                raise ValueError(
+                    "a loop node has 'items' and 'nodes', not 'app'/'action'/'branches'"
+                )
         return self
 
     def children(self) -> Iterator[Node]:
@@ -101,7 +103,7 @@ class Workflow(_Model):
 
     @classmethod
     def from_file(cls, path: str | Path) -> Workflow:
-        """Load a ``.yaml``/``.yml``/``.json`` file; :class:`ValidationError` lists every problem."""
+        """Load a ``.yaml``, ``.yml`` or ``.json`` file; :class:`ValidationError` lists problems."""
         path = Path(path)
         try:
             text = path.read_text(encoding="utf-8")
@@ -154,7 +156,6 @@ def _problem(doc: Any, err: Mapping[str, Any]) -> Problem:
     node_id: str | None = None
     field: list[str] = []
     current: Any = doc
-    previous: Any = None
     for part in err["loc"]:
         if isinstance(current, Mapping):
             current = current.get(part)
@@ -163,9 +164,11 @@ def _problem(doc: Any, err: Mapping[str, Any]) -> Problem:
         else:
             current = None
         field.append(str(part))
-        if isinstance(previous, int) and isinstance(current, Mapping):
-            if isinstance(current.get("id"), str):
-                node_id, field = current["id"], []
-        previous = part
+        if (
+            isinstance(part, int)
+            and isinstance(current, Mapping)
+            and isinstance(current.get("id"), str)
+        ):
+            node_id, field = current["id"], []
     message = str(err["msg"]).removeprefix("Value error, ")
     return Problem(message, node_id, ".".join(field) or None)

@@ -11,7 +11,12 @@ from ..apps import ActionArgument, ActionResult, ArgumentType, BaseAction, BaseA
 from ..context import ExecutionContext
 from ..errors import StepError, ValidationError
 
-DECISIONS = {"approved": "approved", "approve": "approved", "rejected": "rejected", "reject": "rejected"}
+DECISIONS = {
+    "approved": "approved",
+    "approve": "approved",
+    "rejected": "rejected",
+    "reject": "rejected",
+}
 
 
 class RequestApproval(BaseAction):
@@ -23,26 +28,43 @@ class RequestApproval(BaseAction):
     )
     can_wait = True
     arguments = (
-        ActionArgument(key="title", label="Title", required=True, description="What is being approved."),
+        ActionArgument(
+            key="title", label="Title", required=True, description="What is being approved."
+        ),
         ActionArgument(key="message", label="Message", type=ArgumentType.MULTILINE),
         ActionArgument(
-            key="approvers", label="Approvers", type=ArgumentType.JSON,
+            key="approvers",
+            label="Approvers",
+            type=ArgumentType.JSON,
             description="A list of e-mail addresses who may decide.",
         ),
         ActionArgument(
-            key="document_urls", label="Documents", type=ArgumentType.JSON,
+            key="document_urls",
+            label="Documents",
+            type=ArgumentType.JSON,
             description="Links to what is being approved (shown on the approval page).",
         ),
         ActionArgument(
-            key="on_reject", label="When rejected", type=ArgumentType.DROPDOWN, default="fail",
-            options=(DropdownOption("fail", "Fail the execution"), DropdownOption("continue", "Continue")),
+            key="on_reject",
+            label="When rejected",
+            type=ArgumentType.DROPDOWN,
+            default="fail",
+            options=(
+                DropdownOption("fail", "Fail the execution"),
+                DropdownOption("continue", "Continue"),
+            ),
         ),
         ActionArgument(
-            key="timeout_hours", label="Expires after (hours)", type=ArgumentType.NUMBER,
+            key="timeout_hours",
+            label="Expires after (hours)",
+            type=ArgumentType.NUMBER,
             description="With no decision by then, the 'When expired' outcome applies.",
         ),
         ActionArgument(
-            key="on_timeout", label="When expired", type=ArgumentType.DROPDOWN, default="fail",
+            key="on_timeout",
+            label="When expired",
+            type=ArgumentType.DROPDOWN,
+            default="fail",
             options=(
                 DropdownOption("fail", "Fail the execution"),
                 DropdownOption("approved", "Treat as approved"),
@@ -89,7 +111,12 @@ class RequestApproval(BaseAction):
             outcome = p.get("on_timeout") or "fail"
             if outcome == "fail":
                 raise StepError("approval expired without a decision", code="expired")
-            data = {"decision": outcome, "comment": "expired", "decided_at": now, "decided_by": None}
+            data = {
+                "decision": outcome,
+                "comment": "expired",
+                "decided_at": now,
+                "decided_by": None,
+            }
         else:
             decision = DECISIONS.get(str(payload.get("decision", "")).strip().lower())
             if decision is None:

@@ -26,7 +26,10 @@ class WaitAction(BaseAction):
         ActionArgument(key="until", label="Until", type=ArgumentType.DATETIME),
         ActionArgument(key="amount", label="Amount", type=ArgumentType.NUMBER),
         ActionArgument(
-            key="unit", label="Unit", type=ArgumentType.DROPDOWN, default="minutes",
+            key="unit",
+            label="Unit",
+            type=ArgumentType.DROPDOWN,
+            default="minutes",
             options=tuple(DropdownOption(u) for u in UNITS),
         ),
     )

@@ -172,32 +172,46 @@ def _display_url(url: httpx.URL) -> str:
     return str(url.copy_with(username=None, password=None, query=None, fragment=None))
 
 
-async def check_url(url: httpx.URL) -> None:
-    """Refuse (StepError, not retried) a URL that is not http(s) or points at a non-public
-    address not allowed by ``DOCG_HTTP_ALLOW_HOSTS``."""
+def _ip_or_none(host: str) -> IPAddress | None:
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        return None
+
+
+def _check_scheme(url: httpx.URL) -> None:
     shown = _display_url(url)
-    if not url.scheme or not url.host:
-        raise _invalid("url", f"{shown!r} is not an absolute URL (https://host/path)")
-    if url.scheme not in ("http", "https"):
+    if url.scheme and url.scheme not in ("http", "https"):
         raise StepError(
             f"refused to call {shown}: only http and https URLs are allowed",
             code="blocked_url",
             details={"url": shown},
         )
+    if not url.scheme or not url.host:
+        raise _invalid("url", f"{shown!r} is not an absolute URL (https://host/path)")
+
+
+async def check_url(url: httpx.URL) -> None:
+    """Refuse (StepError, not retried) a URL that is not http(s) or points at a non-public
+    address not allowed by ``DOCG_HTTP_ALLOW_HOSTS``."""
+    _check_scheme(url)
+    shown = _display_url(url)
     host = url.host.rstrip(".")
     allow = _allow_list()
     if host in allow.hosts:
         return
-    try:
-        addresses: list[IPAddress] = [ipaddress.ip_address(host)]
-        how = "is"
-    except ValueError:
+    literal = _ip_or_none(host)
+    if literal is not None:
+        addresses, how = [literal], "is"
+    else:
         port = url.port or (443 if url.scheme == "https" else 80)
         try:
             resolved = await resolve_host(host, port)
         except OSError as exc:
             raise RetryableError(f"could not resolve {host}: {exc}", code="network") from None
         addresses = [ipaddress.ip_address(a.split("%", 1)[0]) for a in resolved]
+        if not addresses:
+            raise RetryableError(f"could not resolve {host}: no address", code="network")
         how = "resolves to"
     for ip in addresses:
         reason = blocked_reason(ip)
@@ -257,8 +271,8 @@ def _form_value(value: Any) -> str:
 
 
 def _encode_body(body: Any, body_type: str | None) -> tuple[bytes | None, str | None]:
-    """The request content and its default Content-Type."""
-    if body is None:
+    """The request content and its default Content-Type (none for an empty body)."""
+    if body is None or body == "":
         return None, None
     if body_type is None:
         body_type = "text" if isinstance(body, str) else "json"
@@ -446,11 +460,16 @@ class HttpRequestAction(BaseAction):
         if content_type and not any(k.lower() == "content-type" for k in headers):
             headers["Content-Type"] = content_type
         try:
-            request = ctx.http.build_request(
-                method, url, params=query, headers=headers, content=content, timeout=timeout
-            )
+            target = httpx.URL(url)
         except httpx.InvalidURL as exc:
             raise _invalid("url", f"{url!r} is not a valid URL: {exc}") from None
+        # Checked before the client joins it to its base URL, which drops e.g. file:// schemes.
+        _check_scheme(target)
+        if query:
+            target = target.copy_merge_params(query)  # build_request(params=) would replace
+        request = ctx.http.build_request(
+            method, target, headers=headers, content=content, timeout=timeout
+        )
         shown = _display_url(request.url)
         try:
             async with asyncio.timeout(timeout):

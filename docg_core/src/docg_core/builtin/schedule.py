@@ -43,7 +43,7 @@ _ALIASES = {
 
 def _fields(cron: str) -> list[str]:
     """The five fields of ``cron``; ``ValueError`` saying what is wrong otherwise."""
-    from croniter import croniter
+    from croniter import CroniterBadDateError, croniter
 
     text = " ".join(cron.split())
     fields = _ALIASES.get(text.lower(), text).split()
@@ -57,6 +57,10 @@ def _fields(cron: str) -> list[str]:
             f"{cron!r} is not a valid cron expression; fields are minute (0-59), hour (0-23), "
             "day of month (1-31), month (1-12) and day of week (0-6, Sunday = 0)"
         )
+    try:
+        croniter(" ".join(fields), datetime(2000, 1, 1, tzinfo=UTC)).get_next(datetime)
+    except CroniterBadDateError:
+        raise ValueError(f"{cron!r} never matches a date (such as 30 February)") from None
     return fields
 
 

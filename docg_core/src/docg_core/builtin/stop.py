@@ -10,7 +10,9 @@ class StopAction(BaseAction):
     key = "stop"
     name = "Stop"
     description = "End the execution here, as completed. Nodes after it do not run."
-    arguments = (ActionArgument(key="reason", label="Reason", description="Recorded in the output."),)
+    arguments = (
+        ActionArgument(key="reason", label="Reason", description="Recorded in the output."),
+    )
 
     async def run(self, ctx: ExecutionContext) -> ActionResult:
         return ActionResult.end({"stopped": True, "reason": ctx.step.parameters.get("reason")})

@@ -225,6 +225,8 @@ def build_parameters() -> dict[str, Any]:
     p["attach_pdf"] = False
     p["cc"] = ["juridico@docg.io", "financeiro@docg.io"]
     p["empty"] = None
+    p["language"] = "pt-BR"
+    p["copies"] = 2
     p["tags"] = ["contrato", "enterprise", "{{step.deal.properties.dealstage}}"]
     return p
 

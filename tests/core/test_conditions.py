@@ -35,7 +35,10 @@ SCOPE: dict[str, Any] = {
 
 
 def rule(field: Any, operator: str, value: Any = None, **extra: Any) -> dict[str, Any]:
-    return {"type": "and", "rules": [{"field": field, "operator": operator, "value": value, **extra}]}
+    return {
+        "type": "and",
+        "rules": [{"field": field, "operator": operator, "value": value, **extra}],
+    }
 
 
 def holds(field: Any, operator: str, value: Any = None, **extra: Any) -> bool:
@@ -122,7 +125,8 @@ def test_ends_with() -> None:
 
 
 @pytest.mark.parametrize(
-    "field", ["{{trigger.none}}", "{{trigger.blank}}", "{{trigger.empty_list}}", "{{trigger.empty_dict}}"]
+    "field",
+    ["{{trigger.none}}", "{{trigger.blank}}", "{{trigger.empty_list}}", "{{trigger.empty_dict}}"],
 )
 def test_is_empty_on_none_blank_and_empty_containers(field: str) -> None:
     assert holds(field, "is_empty")
@@ -461,10 +465,10 @@ def test_rule_given_as_an_object_with_attributes_is_evaluated() -> None:
 
 # --- select_branches --------------------------------------------------------------------------
 
-BIG = {"name": "Big", "conditions": rule("{{trigger.amount}}", ">", 10000)}
-VIP = {"name": "VIP", "conditions": rule("{{trigger.tags}}", "contains", "vip")}
-SMALL = {"name": "Small", "conditions": rule("{{trigger.amount}}", "<", 100)}
-DEFAULT = {"name": "Default", "conditions": None}
+BIG: dict[str, Any] = {"name": "Big", "conditions": rule("{{trigger.amount}}", ">", 10000)}
+VIP: dict[str, Any] = {"name": "VIP", "conditions": rule("{{trigger.tags}}", "contains", "vip")}
+SMALL: dict[str, Any] = {"name": "Small", "conditions": rule("{{trigger.amount}}", "<", 100)}
+DEFAULT: dict[str, Any] = {"name": "Default", "conditions": None}
 
 
 def test_first_mode_returns_only_the_first_match() -> None:
@@ -495,7 +499,7 @@ def test_branches_may_be_objects_with_a_conditions_attribute() -> None:
         name: str
         conditions: dict[str, Any] | None
 
-    small = Branch("small", SMALL["conditions"])  # type: ignore[arg-type]
+    small = Branch("small", SMALL["conditions"])
     fallback = Branch("default", None)
     assert select_branches([small, fallback], SCOPE) == [fallback]
 
@@ -543,7 +547,9 @@ def test_check_reports_an_unknown_operator_naming_the_rule() -> None:
         ],
     }
     (problem,) = check_conditions(group)
-    assert problem.startswith("rules[1].operator: unknown operator 'equals' (expected one of ==, !=")
+    assert problem.startswith(
+        "rules[1].operator: unknown operator 'equals' (expected one of ==, !="
+    )
 
 
 def test_check_reports_a_group_type_that_is_not_and_or() -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
-from decimal import Decimal
 from typing import Any
 
 from hypothesis import given, settings
@@ -15,7 +14,9 @@ quick = settings(database=None, deadline=None)
 
 offsets = st.integers(-23 * 60, 23 * 60).map(lambda m: timezone(timedelta(minutes=m)))
 datetimes = st.datetimes(
-    min_value=datetime(1900, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.none() | offsets
+    min_value=datetime(1900, 1, 1),
+    max_value=datetime(2100, 1, 1),
+    timezones=st.one_of(st.none(), offsets),
 )
 plain_dates = st.dates(min_value=date(1900, 1, 1), max_value=date(2100, 1, 1))
 dates = st.one_of(
@@ -39,8 +40,9 @@ scalars = st.one_of(
 )
 values = st.recursive(
     scalars,
-    lambda children: st.lists(children, max_size=3)
-    | st.dictionaries(st.text(max_size=5), children, max_size=3),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5), children, max_size=3)
+    ),
     max_leaves=10,
 )
 comparable_pairs = st.one_of(
@@ -118,8 +120,7 @@ def test_equal_comparable_values_are_neither_greater_nor_less(pair: tuple[Any, A
 
 @quick
 @given(values, values)
-def test_mixed_kinds_never_order(left: Any, right: Any) -> None:
-    # Whatever the data, one of > and < is false: the evaluator never claims both.
+def test_greater_and_less_never_both_hold(left: Any, right: Any) -> None:
     assert not (holds(left, ">", right, True) and holds(left, "<", right, True))
 
 
@@ -132,6 +133,12 @@ def test_ordering_against_a_non_comparable_is_false(left: Any, right: Any) -> No
 
 
 @quick
-@given(numbers.map(lambda n: Decimal(str(n).strip()) if isinstance(n, str) else n))
-def test_number_equals_its_own_text(number: Any) -> None:
+@given(
+    st.one_of(
+        st.integers(),
+        st.floats(allow_nan=False, allow_infinity=False),
+        st.decimals(allow_nan=False, allow_infinity=False),
+    )
+)
+def test_finite_number_equals_its_own_text(number: Any) -> None:
     assert holds(number, "==", str(number), True)

@@ -84,7 +84,10 @@ def test_whole_step_reference_returns_its_data(scope: dict[str, Any]) -> None:
 
 
 def test_step_raw_without_a_path_returns_the_whole_raw_response(scope: dict[str, Any]) -> None:
-    assert compute_parameters("{{step.deal.raw}}", scope) == {"status": 200, "body": {"id": "raw-id"}}
+    assert compute_parameters("{{step.deal.raw}}", scope) == {
+        "status": 200,
+        "body": {"id": "raw-id"},
+    }
 
 
 def test_step_data_segment_is_a_key_inside_data(scope: dict[str, Any]) -> None:
@@ -517,9 +520,7 @@ def test_iter_references_yields_each_occurrence() -> None:
 
 
 def test_iter_references_ignores_dict_keys_and_non_strings() -> None:
-    assert list(iter_references({"{{trigger.k}}": 1, "n": None, "t": ("{{env.X}}",)})) == [
-        "env.X"
-    ]
+    assert list(iter_references({"{{trigger.k}}": 1, "n": None, "t": ("{{env.X}}",)})) == ["env.X"]
 
 
 def test_iter_references_of_a_step_reads_as_written_without_data() -> None:

@@ -14,19 +14,16 @@ quick = settings(database=None, deadline=None)
 
 text_without_braces = st.text(max_size=30).filter(lambda s: "{{" not in s)
 json_scalars = (
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.floats(allow_nan=False)
-    | st.text(max_size=30)
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30)
 )
 
 
 def json_like(scalars: st.SearchStrategy[Any], keys: st.SearchStrategy[str]) -> Any:
     return st.recursive(
         scalars,
-        lambda children: st.lists(children, max_size=4)
-        | st.dictionaries(keys, children, max_size=4),
+        lambda children: (
+            st.lists(children, max_size=4) | st.dictionaries(keys, children, max_size=4)
+        ),
         max_leaves=20,
     )
 
@@ -76,8 +73,9 @@ def test_whole_step_reference_round_trips_any_json_value(key: str, value: Any) -
 @given(st.lists(json_values, min_size=1, max_size=5), st.data())
 def test_list_index_reference_round_trips_the_item(items: list[Any], data: st.DataObject) -> None:
     index = data.draw(st.integers(0, len(items) - 1))
-    assert compute_parameters(f"{{{{loop.item[{index}]}}}}", {"loop": {"item": items}}) == (
-        items[index]
+    assert (
+        compute_parameters(f"{{{{loop.item[{index}]}}}}", {"loop": {"item": items}})
+        == (items[index])
     )
 
 

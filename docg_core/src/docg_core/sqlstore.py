@@ -36,7 +36,7 @@ from .errors import ExecutionError, ExecutionNotFound
 from .records import ExecutionRecord, StepRecord, WaitRecord
 from .store import DueWait
 
-__all__ = ["POSTGRES_POOL_SIZE", "SQLITE_BUSY_TIMEOUT_MS", "SQLStore", "SQLiteStore", "metadata"]
+__all__ = ["SQLStore", "SQLiteStore", "metadata"]
 
 _T = TypeVar("_T")
 

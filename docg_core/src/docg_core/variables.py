@@ -18,6 +18,11 @@ Grammar of a placeholder (whitespace around the path and its separators is ignor
 ``{{now}}`` and ``{{uuid}}``. A ``{{...}}`` whose content is not a path (``{{ a | upper }}``)
 is left as it is: resolution never evaluates code. ``\\{{`` is a literal ``{{``.
 
+``{{now}}`` is the current UTC time in ISO 8601 (``2024-05-01T12:00:00.123456+00:00``) and
+``{{uuid}}`` a new UUID4 at each occurrence, unless the scope holds ``"now"`` (a zero-argument
+callable, a datetime or a string) or ``"uuid"`` (a callable or a string): durable replays pass
+those so that a re-run resolves to the same values.
+
 Each distinct template string is parsed once into a small closure and cached (bounded), so a
 workflow run resolves its parameters without re-parsing; see :func:`template_cache_info`.
 """
@@ -42,8 +47,8 @@ __all__ = [
     "template_cache_info",
 ]
 
-Scope = Mapping[str, Any]
-_Resolver = Callable[[Scope, bool], Any]
+_Scope = Mapping[str, Any]
+_Resolver = Callable[[_Scope, bool], Any]
 
 
 class _Missing:
@@ -90,9 +95,9 @@ class _Parsed(NamedTuple):
 _NAME = r"[\w$@-]+"
 _ROOT_RE: Final = re.compile(rf"\s*({_NAME})")
 _NEXT_RE: Final = re.compile(
-    rf"""\s*(?:\.\s*({_NAME})|\[\s*(?:(-?\d+)|"([^"]*)"|'([^']*)')\s*\])"""
+    rf"""\s*(?:\.\s*({_NAME})|\[\s*(?:(-?[0-9]+)|"([^"]*)"|'([^']*)')\s*\])"""
 )
-_INT_RE: Final = re.compile(r"-?\d+")
+_INT_RE: Final = re.compile(r"-?[0-9]+")
 _SPECIAL_STEP_PARTS: Final = frozenset({"raw", "metadata"})
 
 
@@ -203,7 +208,7 @@ def _walk_path(value: Any, segs: tuple[_Seg, ...]) -> Any:
     return value
 
 
-def _fallback(scope: Scope, segs: tuple[_Seg, ...], path: str, strict: bool) -> Any:
+def _fallback(scope: _Scope, segs: tuple[_Seg, ...], path: str, strict: bool) -> Any:
     """The slow path of a compiled reference: walk carefully, then apply the missing rule."""
     value = _walk_path(scope, segs)
     if value is _MISSING:
@@ -232,7 +237,7 @@ def _make_resolver(ref: _Ref) -> _Resolver:
 
     if segs[-1].number is not None:
 
-        def resolve_indexed(scope: Scope, strict: bool) -> Any:
+        def resolve_indexed(scope: _Scope, strict: bool) -> Any:
             value: Any = scope
             for key, index in segs:
                 cls = value.__class__
@@ -250,7 +255,7 @@ def _make_resolver(ref: _Ref) -> _Resolver:
     a = segs[0].key  # the root is always a name
     if len(keys) == 1:
 
-        def resolve1(scope: Scope, strict: bool) -> Any:
+        def resolve1(scope: _Scope, strict: bool) -> Any:
             try:
                 value = scope[a]
             except Exception:
@@ -261,7 +266,7 @@ def _make_resolver(ref: _Ref) -> _Resolver:
     if len(keys) == 2:
         _, b = keys
 
-        def resolve2(scope: Scope, strict: bool) -> Any:
+        def resolve2(scope: _Scope, strict: bool) -> Any:
             try:
                 value = scope[a][b]
             except Exception:
@@ -272,7 +277,7 @@ def _make_resolver(ref: _Ref) -> _Resolver:
     if len(keys) == 3:
         _, b, c = keys
 
-        def resolve3(scope: Scope, strict: bool) -> Any:
+        def resolve3(scope: _Scope, strict: bool) -> Any:
             try:
                 value = scope[a][b][c]
             except Exception:
@@ -283,7 +288,7 @@ def _make_resolver(ref: _Ref) -> _Resolver:
     if len(keys) == 4:
         _, b, c, d = keys
 
-        def resolve4(scope: Scope, strict: bool) -> Any:
+        def resolve4(scope: _Scope, strict: bool) -> Any:
             try:
                 value = scope[a][b][c][d]
             except Exception:
@@ -294,7 +299,7 @@ def _make_resolver(ref: _Ref) -> _Resolver:
     if len(keys) == 5:
         _, b, c, d, e = keys
 
-        def resolve5(scope: Scope, strict: bool) -> Any:
+        def resolve5(scope: _Scope, strict: bool) -> Any:
             try:
                 value = scope[a][b][c][d][e]
             except Exception:
@@ -305,7 +310,7 @@ def _make_resolver(ref: _Ref) -> _Resolver:
     if len(keys) == 6:
         _, b, c, d, e, f = keys
 
-        def resolve6(scope: Scope, strict: bool) -> Any:
+        def resolve6(scope: _Scope, strict: bool) -> Any:
             try:
                 value = scope[a][b][c][d][e][f]
             except Exception:
@@ -315,7 +320,7 @@ def _make_resolver(ref: _Ref) -> _Resolver:
         return resolve6
     key_tuple = tuple(keys)
 
-    def resolve_n(scope: Scope, strict: bool) -> Any:
+    def resolve_n(scope: _Scope, strict: bool) -> Any:
         value: Any = scope
         try:
             for key in key_tuple:
@@ -333,7 +338,7 @@ def _utc_iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat()
 
 
-def _resolve_now(scope: Scope, strict: bool) -> str:
+def _resolve_now(scope: _Scope, strict: bool) -> str:
     """``{{now}}``: ``scope["now"]`` (a callable, datetime or string) when given, else now."""
     try:
         given = scope.get("now")
@@ -348,7 +353,7 @@ def _resolve_now(scope: Scope, strict: bool) -> str:
     return given if isinstance(given, str) else str(given)
 
 
-def _resolve_uuid(scope: Scope, strict: bool) -> str:
+def _resolve_uuid(scope: _Scope, strict: bool) -> str:
     """``{{uuid}}``: ``scope["uuid"]`` (a callable or string) when given, else a new UUID4."""
     try:
         given = scope.get("uuid")
@@ -438,7 +443,7 @@ def _compile_text(head: str, parts: tuple[tuple[_Ref, str], ...]) -> _Resolver:
     if len(steps) == 1:
         ((ra, la),) = steps
 
-        def resolve_text1(scope: Scope, strict: bool) -> str:
+        def resolve_text1(scope: _Scope, strict: bool) -> str:
             va = ra(scope, strict)
             return f"{head}{va if va.__class__ is str else render(va)}{la}"
 
@@ -446,7 +451,7 @@ def _compile_text(head: str, parts: tuple[tuple[_Ref, str], ...]) -> _Resolver:
     if len(steps) == 2:
         (ra, la), (rb, lb) = steps
 
-        def resolve_text2(scope: Scope, strict: bool) -> str:
+        def resolve_text2(scope: _Scope, strict: bool) -> str:
             va = ra(scope, strict)
             if va.__class__ is not str:
                 va = render(va)
@@ -458,7 +463,7 @@ def _compile_text(head: str, parts: tuple[tuple[_Ref, str], ...]) -> _Resolver:
         return resolve_text2
     if len(steps) <= 16:
 
-        def resolve_text(scope: Scope, strict: bool) -> str:
+        def resolve_text(scope: _Scope, strict: bool) -> str:
             out = head
             for resolve, literal in steps:
                 value = resolve(scope, strict)
@@ -469,7 +474,7 @@ def _compile_text(head: str, parts: tuple[tuple[_Ref, str], ...]) -> _Resolver:
 
         return resolve_text
 
-    def resolve_long_text(scope: Scope, strict: bool) -> str:
+    def resolve_long_text(scope: _Scope, strict: bool) -> str:
         out = [head]
         append = out.append
         for resolve, literal in steps:
@@ -482,7 +487,7 @@ def _compile_text(head: str, parts: tuple[tuple[_Ref, str], ...]) -> _Resolver:
 
 
 def _compile_literal(text: str) -> _Resolver:
-    def resolve_literal(scope: Scope, strict: bool) -> str:
+    def resolve_literal(scope: _Scope, strict: bool) -> str:
         return text
 
     return resolve_literal
@@ -548,7 +553,7 @@ def compute_parameters(parameters: Any, scope: Mapping[str, Any], *, strict: boo
     return _resolve(parameters, scope, strict)
 
 
-def _resolve(value: Any, scope: Scope, strict: bool) -> Any:
+def _resolve(value: Any, scope: _Scope, strict: bool) -> Any:
     cls = value.__class__
     if cls is str:
         if "{{" not in value:
@@ -577,7 +582,7 @@ def _resolve(value: Any, scope: Scope, strict: bool) -> Any:
 _SCALARS: Final = frozenset({int, float, bool, type(None)})
 
 
-def _resolve_dict(value: Mapping[Any, Any], scope: Scope, strict: bool) -> dict[Any, Any]:
+def _resolve_dict(value: Mapping[Any, Any], scope: _Scope, strict: bool) -> dict[Any, Any]:
     # The string case is inlined: most fields are strings, and a call per field costs.
     cache_get = _cache.get
     out: dict[Any, Any] = {}
@@ -595,7 +600,7 @@ def _resolve_dict(value: Mapping[Any, Any], scope: Scope, strict: bool) -> dict[
     return out
 
 
-def _resolve_list(value: list[Any] | tuple[Any, ...], scope: Scope, strict: bool) -> list[Any]:
+def _resolve_list(value: list[Any] | tuple[Any, ...], scope: _Scope, strict: bool) -> list[Any]:
     cache_get = _cache.get
     out: list[Any] = []
     append = out.append

@@ -75,7 +75,12 @@ async def main() -> None:
         await run_action(
             app,
             NumberAction,
-            {"transform": "format", "input": TRIGGER["deal"]["amount"], "locale": "en-US", "decimals": 2},
+            {
+                "transform": "format",
+                "input": TRIGGER["deal"]["amount"],
+                "locale": "en-US",
+                "decimals": 2,
+            },
         )
 
     baseline = await rate(direct)

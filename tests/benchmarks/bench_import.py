@@ -34,7 +34,9 @@ def main() -> None:
         f"import: import docg_core {core * 1000:.0f} ms, {added:.1f} ms over the baseline "
         f"(ratio {core / bare:.2f}x; target < 150 ms: {'PASS' if added < 150 else 'MISS'})"
     )
-    print(f"import: import docg_core + Engine {engine * 1000:.0f} ms ({(engine - bare) * 1000:.0f} ms over)")
+    print(
+        f"import: import docg_core + Engine {engine * 1000:.0f} ms ({(engine - bare) * 1000:.0f} ms over)"
+    )
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -528,3 +529,34 @@ async def test_naive_datetimes_are_read_back_as_utc(sql_url: str) -> None:
 
         assert started_at == naive.replace(tzinfo=UTC)
         assert started_at.tzinfo is UTC
+
+
+def _terminate_backends(url: str, application_name: str) -> int:
+    engine = sa.create_engine(make_url(url).set(drivername="postgresql+psycopg"))
+    try:
+        with engine.connect() as conn:
+            killed = conn.execute(
+                sa.text(
+                    "select count(pg_terminate_backend(pid)) from pg_stat_activity"
+                    " where application_name = :name"
+                ),
+                {"name": application_name},
+            )
+            return int(killed.scalar_one())
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+async def test_reads_and_upserts_survive_the_server_dropping_connections(tmp_path: Path) -> None:
+    name = f"docg-test-{uuid.uuid4().hex}"  # so only this store's connections are dropped
+    url = _database_url("postgres", tmp_path)
+    async with SQLStore(make_url(url).update_query_dict({"application_name": name})) as store:
+        await store.datastore_set("flow-1", "cursor", 1)
+        await asyncio.gather(*(store.datastore_get("flow-1", "cursor") for _ in range(20)))
+        assert await asyncio.to_thread(_terminate_backends, url, name)  # every worker's
+
+        await store.datastore_set("flow-1", "cursor", 2)
+        values = [await store.datastore_get("flow-1", "cursor") for _ in range(8)]
+
+    assert values == [2] * 8

@@ -50,7 +50,7 @@ DbOpt = Annotated[
     typer.Option(
         "--database-url",
         envvar="DATABASE_URL",
-        help=f"Where executions are kept [{DEFAULT_DATABASE_URL}].",
+        help=f"Where executions are kept (default: {DEFAULT_DATABASE_URL}).",
     ),
 ]
 ConnOpt = Annotated[
@@ -138,7 +138,7 @@ def _engine(store: ExecutionStore, connections: Path | None, live: bool) -> Engi
 def _print_step(execution: ExecutionRecord, step: StepRecord) -> None:
     if step.status == "running" and step.attempt <= 1:
         return
-    what = f"{step.app}/{step.action}" if step.app else "branch/loop"
+    what = f"{step.app}/{step.action}" if step.app else _structure(step)
     line = f" {STATUS_STYLE.get(step.status, step.status)} {step.key:<24} {what}"
     if step.started_at and step.completed_at:
         ms = (step.completed_at - step.started_at).total_seconds() * 1000
@@ -148,6 +148,16 @@ def _print_step(execution: ExecutionRecord, step: StepRecord) -> None:
     if step.error and step.status == "failed":
         line += f"\n     [red]{_escape(step.error)}[/]"
     out.print(line)
+
+
+def _structure(step: StepRecord) -> str:
+    """How a branch, paths or loop step is shown: what it chose or how often it ran."""
+    data = (step.data_out or {}).get("data") or {}
+    if "branches" in data:
+        return "→ " + (", ".join(data["branches"]) or "no branch matched")
+    if "count" in data:
+        return f"loop × {data['count']}"
+    return "loop"
 
 
 def _escape(text: str) -> str:
@@ -271,9 +281,7 @@ def create_app(*, extra_plugins: Sequence[object] = ()) -> typer.Typer:
         node_id: Annotated[str, typer.Argument(help="The waiting step (node id).")],
         payload: Annotated[
             str,
-            typer.Option(
-                help='Resume payload: JSON, a file or -, e.g. {"decision": "approved"}'
-            ),
+            typer.Option(help='Resume payload: JSON, a file or -, e.g. {"decision": "approved"}'),
         ] = "{}",
         as_json: JsonOpt = False,
         database_url: DbOpt = None,
@@ -451,7 +459,14 @@ def create_app(*, extra_plugins: Sequence[object] = ()) -> typer.Typer:
     from .plugins import get_plugin_manager
 
     pm, _ = get_plugin_manager(extra=extra_plugins)
-    pm.hook.docg_register_commands(cli=app)
+    for impl in pm.hook.docg_register_commands.get_hookimpls():
+        try:
+            impl.function(cli=app)
+        except Exception as exc:  # a broken plugin must not break every command
+            err.print(
+                f"[yellow]warning:[/] plugin {impl.plugin_name} could not add its commands: "
+                f"{_escape(repr(exc))}"
+            )
     return app
 
 

@@ -134,8 +134,15 @@ class Engine:
         if until_step is not None and workflow.node(until_step) is None:
             problems.append(Problem("no node with this id", until_step, "until_step"))
         for node_id in mock_data or {}:
-            if node_id != "trigger" and workflow.node(node_id) is None:
+            mocked = workflow.node(node_id)
+            if node_id == "trigger":
+                continue
+            if mocked is None:
                 problems.append(Problem("no node with this id", node_id, "mock_data"))
+            elif mocked.type != "single":
+                problems.append(
+                    Problem(f"a {mocked.type} node cannot be mocked", node_id, "mock_data")
+                )
         if problems:
             raise ValidationError(problems)
         mock = dict(mock_data or {})
@@ -383,6 +390,14 @@ class _LoopFrame:
     scope: dict[str, Any]
 
 
+def _descendants(node: Node) -> list[Node]:
+    found = []
+    for child in node.children():
+        found.append(child)
+        found += _descendants(child)
+    return found
+
+
 def _as_output(value: Any) -> dict[str, Any]:
     """A mock or a result as ``{"raw", "data", "metadata"}``."""
     if isinstance(value, Mapping) and "data" in value and set(value) <= {"raw", "data", "metadata"}:
@@ -491,7 +506,8 @@ class _Run:
             step.data_in = {"items": to_jsonable_python(items)}
             await self.save(step)
         previous = self.scope.get("loop")
-        results = []
+        body = [n.id for n in _descendants(node)]
+        results: list[dict[str, Any]] = []
         try:
             for index, item in enumerate(items):
                 frame = _LoopFrame(
@@ -499,15 +515,31 @@ class _Run:
                     scope={"item": item, "index": index, "parent": outer.scope if outer else None},
                 )
                 self.scope["loop"] = frame.scope
-                await self.walk(node.nodes, frame)
-                results.append(
-                    {n.id: self.outputs[n.id]["data"] for n in node.nodes if n.id in self.outputs}
-                )
+                for node_id in body:  # an iteration sees only what it produced itself
+                    self.outputs.pop(node_id, None)
+                try:
+                    await self.walk(node.nodes, frame)
+                finally:
+                    results.append(
+                        {
+                            n.id: self.outputs[n.id]["data"]
+                            for n in node.nodes
+                            if n.id in self.outputs
+                        }
+                    )
+        except _End:
+            await self.finish_loop(node, step, results)  # stopped inside the loop
+            raise
         finally:
             if previous is None:
                 self.scope.pop("loop", None)
             else:
                 self.scope["loop"] = previous
+        await self.finish_loop(node, step, results)
+
+    async def finish_loop(
+        self, node: Node, step: StepRecord, results: list[dict[str, Any]]
+    ) -> None:
         if step.status != "success":
             step = step.model_copy(
                 update={
@@ -515,7 +547,7 @@ class _Run:
                     "completed_at": utcnow(),
                     "data_out": {
                         "raw": None,
-                        "data": to_jsonable_python({"count": len(items), "results": results}),
+                        "data": to_jsonable_python({"count": len(results), "results": results}),
                         "metadata": {},
                     },
                 }
@@ -537,6 +569,11 @@ class _Run:
         if node.id in self.mock:
             now = utcnow()
             params = compute_parameters(node.parameters, self.scope)
+            if node.app in engine.registry and engine.registry.app(node.app).action(node.action):
+                arguments = engine.registry.action(node.app, node.action).arguments
+                params = mask_secrets(
+                    to_jsonable_python(params), arguments, engine.registry.app(node.app), {}
+                )
             await self.save(
                 StepRecord(
                     key=key,
@@ -716,16 +753,16 @@ class _Run:
 
     async def fail(self, node: Node, step: StepRecord, error: StepError) -> None:
         step.status = "failed"
-        step.error = error.message if isinstance(error, StepError) else str(error)
+        step.error = error.message
         step.error_code = error.code
-        if error.details:
-            step.data_out = {"raw": None, "data": to_jsonable_python(error.details), "metadata": {}}
+        # Later steps of a `continue_on_error` node read the error from its output.
+        step.data_out = {
+            "raw": None,
+            "data": to_jsonable_python(error.details),
+            "metadata": {"error": error.message, "error_code": error.code},
+        }
         step.completed_at = utcnow()
         await self.save(step)
         if not node.continue_on_error:
             raise _Fail(f"node {node.id!r} failed: {step.error}")
-        self.outputs[node.id] = step.data_out or {
-            "raw": None,
-            "data": {},
-            "metadata": {"error": step.error},
-        }
+        self.outputs[node.id] = step.data_out

@@ -57,7 +57,7 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
 def classify_error(exc: BaseException) -> StepError:
     """Turn any exception raised by an action into a :class:`StepError`.
 
-    Timeouts, connection errors, HTTP 429 and 5xx are retryable (429/503 honour
+    Timeouts, connection errors, HTTP 429 and 5xx are retryable (honouring the response's
     ``Retry-After``); other HTTP errors and unexpected exceptions are not.
     """
     if isinstance(exc, StepError):

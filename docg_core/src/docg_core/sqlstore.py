@@ -90,8 +90,8 @@ _ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # INTEGER PRIMARY KE
 
 metadata = sa.MetaData(
     naming_convention={
-        "ix": "ix_%(column_0_label)s",
-        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
         "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
         "pk": "pk_%(table_name)s",
     }
@@ -128,7 +128,8 @@ steps = sa.Table(
         nullable=False,
     ),
     sa.Column("key", sa.String(), nullable=False),
-    # 0, 1, 2 … in first-saved order within the execution; an upsert keeps it.
+    # 0, 1, 2 … in first-saved order within the execution; an upsert keeps it. (Two steps
+    # first saved at the same instant from two connections may tie; ``id`` breaks the tie.)
     sa.Column("position", sa.Integer(), nullable=False),
     sa.Column("node_id", sa.String(), nullable=False),
     sa.Column("app", sa.String(), nullable=True),
@@ -225,7 +226,9 @@ class SQLStore:
     Call :meth:`close` (or use ``async with``) to release the connections and threads.
     """
 
-    def __init__(self, url: str = "sqlite:///./docg.db", *, create_tables: bool = True) -> None:
+    def __init__(
+        self, url: str | URL = "sqlite:///./docg.db", *, create_tables: bool = True
+    ) -> None:
         self.url = _normalise_url(url)
         self._sqlite = self.url.get_backend_name() == "sqlite"
         # Connections run in driver autocommit: a single statement is its own transaction
@@ -259,6 +262,7 @@ class SQLStore:
         workers = 1 if self._sqlite else POSTGRES_POOL_SIZE
         self._workers = _Workers(workers, name=f"docg-sqlstore-{id(self):x}")
         self._local = threading.local()  # each worker thread's own connection
+        self._generation = 0  # bumped when a connection is lost: the others get re-checked
         self._connections: set[Connection] = set()
         self._connections_lock = threading.Lock()
         self._tables_pending = create_tables
@@ -343,19 +347,33 @@ class SQLStore:
     # -- running database work off the event loop ------------------------------------------
 
     async def _run(self, work: Callable[..., _T], *args: Any) -> _T:
+        """Run ``work(connection, *args)`` on a worker thread."""
         if self._closed:
             raise RuntimeError(f"{self!r} is closed")
-        return await self._workers.call(self._in_worker, work, args)
+        return await self._workers.call(self._in_worker, work, args, False)
 
-    def _in_worker(self, work: Callable[..., _T], args: tuple[Any, ...]) -> _T:
-        conn = self._connection()
-        try:
-            if self._tables_pending:
-                self._ensure_tables(conn)
-            return work(conn, *args)
-        except BaseException:
-            self._recover(conn)
-            raise
+    async def _run_idempotent(self, work: Callable[..., _T], *args: Any) -> _T:
+        """Like :meth:`_run`, retried once on a fresh connection if the connection was lost:
+        for reads and for writes that leave the same state when repeated."""
+        if self._closed:
+            raise RuntimeError(f"{self!r} is closed")
+        return await self._workers.call(self._in_worker, work, args, True)
+
+    def _in_worker(self, work: Callable[..., _T], args: tuple[Any, ...], retry: bool) -> _T:
+        while True:
+            conn = self._connection()
+            try:
+                if self._tables_pending:
+                    self._ensure_tables(conn)
+                return work(conn, *args)
+            except sa.exc.DBAPIError as exc:
+                self._recover(conn)
+                if not (retry and exc.connection_invalidated):
+                    raise
+                retry = False
+            except BaseException:
+                self._recover(conn)
+                raise
 
     def _connection(self) -> Connection:
         """This worker thread's connection, kept between calls (a pool checkout per call
@@ -363,10 +381,13 @@ class SQLStore:
         local = self._local
         conn: Connection | None = getattr(local, "conn", None)
         now = time.monotonic()
-        if conn is not None and now - local.used > IDLE_RECHECK_SECONDS:
+        if conn is not None and (
+            local.generation != self._generation or now - local.used > IDLE_RECHECK_SECONDS
+        ):
             self._discard(conn)
             conn = None
         if conn is None:
+            local.generation = self._generation
             conn = self._engine.connect()
             local.conn = conn
             with self._connections_lock:
@@ -375,11 +396,14 @@ class SQLStore:
         return conn
 
     def _recover(self, conn: Connection) -> None:
-        """After a failed call: end any open transaction; drop a broken connection."""
+        """After a failed call: end any open transaction; drop a broken connection and, as
+        the server may have gone away for all of them, have the other threads check theirs."""
         with contextlib.suppress(sa.exc.SQLAlchemyError):
             conn.rollback()
         if conn.invalidated or conn.closed:
             self._discard(conn)
+            with self._connections_lock:
+                self._generation += 1
 
     def _discard(self, conn: Connection) -> None:
         self._local.conn = None
@@ -431,7 +455,7 @@ class SQLStore:
 
     async def get_execution(self, execution_id: str) -> ExecutionRecord:
         """The execution with its steps in order; raises :class:`ExecutionNotFound`."""
-        return await self._run(self._get_execution, execution_id)
+        return await self._run_idempotent(self._get_execution, execution_id)
 
     def _get_execution(self, conn: Connection, execution_id: str) -> ExecutionRecord:
         params = {"execution_id": execution_id}
@@ -445,7 +469,7 @@ class SQLStore:
         """Write the execution's own fields (status, error, completed_at), not its steps."""
         row = _execution_row(execution)
         row["execution_id"] = row.pop("id")
-        await self._run(self._update_execution_row, row)
+        await self._run_idempotent(self._update_execution_row, row)
 
     def _update_execution_row(self, conn: Connection, row: dict[str, Any]) -> None:
         if conn.execute(self._update_execution, row).rowcount != 1:
@@ -456,7 +480,7 @@ class SQLStore:
         Raises :class:`ExecutionNotFound` for an unknown execution."""
         row = _step_row(execution_id, step)
         row["position_of"] = execution_id
-        await self._run(self._save_step_row, row)
+        await self._run_idempotent(self._save_step_row, row)
 
     def _save_step_row(self, conn: Connection, row: dict[str, Any]) -> None:
         try:
@@ -470,7 +494,7 @@ class SQLStore:
         """Newest (most recently created) first, optionally filtered by flow and status."""
         if limit <= 0:
             return []
-        return await self._run(self._list_executions, flow_id, status, limit)
+        return await self._run_idempotent(self._list_executions, flow_id, status, limit)
 
     def _list_executions(
         self, conn: Connection, flow_id: str | None, status: str | None, limit: int
@@ -512,7 +536,7 @@ class SQLStore:
 
     async def due_waits(self, now: datetime) -> list[DueWait]:
         """Waiting steps of waiting executions whose ``resume_at`` is at or before ``now``."""
-        return await self._run(self._due_waits_at, now)
+        return await self._run_idempotent(self._due_waits_at, now)
 
     def _due_waits_at(self, conn: Connection, now: datetime) -> list[DueWait]:
         return [(row[0], row[1]) for row in conn.execute(self._due_waits, {"now": now})]
@@ -530,16 +554,20 @@ class SQLStore:
 
     async def datastore_get(self, scope: str, key: str) -> Any:
         """The value stored under ``key`` for ``scope`` (a flow), or None."""
-        return await self._run(self._execute_scalar, self._datastore_get, {"s": scope, "k": key})
+        return await self._run_idempotent(
+            self._execute_scalar, self._datastore_get, {"s": scope, "k": key}
+        )
 
     async def datastore_set(self, scope: str, key: str, value: Any) -> None:
         """Store a JSON-serialisable value, replacing any previous one."""
         row = {"scope": scope, "key": key, "value": value, "updated_at": datetime.now(UTC)}
-        await self._run(self._execute_scalar, self._datastore_set, row)
+        await self._run_idempotent(self._execute_scalar, self._datastore_set, row)
 
     async def datastore_delete(self, scope: str, key: str) -> None:
         """Remove ``key`` (no error if absent)."""
-        await self._run(self._execute_scalar, self._datastore_delete, {"s": scope, "k": key})
+        await self._run_idempotent(
+            self._execute_scalar, self._datastore_delete, {"s": scope, "k": key}
+        )
 
     @staticmethod
     def _execute_scalar(
@@ -581,8 +609,7 @@ class SQLiteStore(SQLStore):
 
     def __init__(self, path: str | Path = "./docg.db", *, create_tables: bool = True) -> None:
         self.path = Path(path)
-        url = URL.create("sqlite", database=str(self.path))
-        super().__init__(url.render_as_string(), create_tables=create_tables)
+        super().__init__(URL.create("sqlite", database=str(self.path)), create_tables=create_tables)
 
 
 class _Workers:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
-from .errors import ExecutionNotFound
+from .errors import ExecutionError, ExecutionNotFound
 from .records import ExecutionRecord, StepRecord
 
 __all__ = ["DueWait", "ExecutionStore", "InMemoryStore"]
@@ -85,6 +85,8 @@ class InMemoryStore:
         self._data: dict[tuple[str, str], Any] = {}
 
     async def create_execution(self, execution: ExecutionRecord) -> None:
+        if execution.id in self._executions:
+            raise ExecutionError(f"execution {execution.id!r} already exists")
         self._executions[execution.id] = execution.model_copy(update={"steps": []})
         self._steps[execution.id] = {s.key: s.model_copy() for s in execution.steps}
 
@@ -102,6 +104,8 @@ class InMemoryStore:
         self._executions[execution.id] = execution.model_copy(update={"steps": []})
 
     async def save_step(self, execution_id: str, step: StepRecord) -> None:
+        if execution_id not in self._steps:
+            raise ExecutionNotFound(f"no execution {execution_id!r}")
         self._steps[execution_id][step.key] = step.model_copy()
 
     async def list_executions(
@@ -112,7 +116,7 @@ class InMemoryStore:
             for e in reversed(self._executions.values())
             if (flow_id is None or e.flow_id == flow_id) and (status is None or e.status == status)
         ]
-        return [await self.get_execution(e.id) for e in found[:limit]]
+        return [await self.get_execution(e.id) for e in found[: max(limit, 0)]]
 
     async def claim_waiting_step(self, execution_id: str, step_key: str) -> bool:
         execution = self._executions.get(execution_id)

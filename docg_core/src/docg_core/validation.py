@@ -67,7 +67,9 @@ def _walk(
             ran: set[str] = set()
             inner = available
             for i, branch in enumerate(node.branches):
-                for message in check_conditions(branch.conditions) if branch.conditions else []:
+                for message in (
+                    check_conditions(branch.conditions) if branch.conditions is not None else []
+                ):
                     problems.append(Problem(message, node.id, f"branches[{i}].conditions"))
                 problems += _check_refs(branch.conditions, available, node.id, in_loop=in_loop)
                 # In `paths` mode earlier matching paths have run; in `branch` mode at most one.

@@ -43,6 +43,17 @@ class Branch(_Model):
     nodes: list[Node] = Field(default_factory=list)
 
 
+_STRUCTURE_FIELDS = frozenset(
+    {"app", "action", "connection", "parameters", "branches", "items", "nodes"}
+)
+_ALLOWED_FIELDS: dict[str, frozenset[str]] = {
+    "single": frozenset({"app", "action", "connection", "parameters"}),
+    "branch": frozenset({"branches"}),
+    "paths": frozenset({"branches"}),
+    "loop": frozenset({"items", "nodes"}),
+}
+
+
 class Node(_Model):
     """A step of the workflow.
 
@@ -65,23 +76,16 @@ class Node(_Model):
 
     @model_validator(mode="after")
     def _check_shape(self) -> Node:
-        if self.type == "single":
-            if not self.app or not self.action:
-                raise ValueError("a single node needs both 'app' and 'action'")
-            if self.branches or self.nodes:
-                raise ValueError("a single node has no 'branches' or 'nodes'")
-        elif self.type in ("branch", "paths"):
-            if not self.branches:
-                raise ValueError(f"a {self.type} node needs at least one branch")
-            if self.app or self.action or self.nodes:
-                raise ValueError(f"a {self.type} node has 'branches', not 'app'/'action'/'nodes'")
-        elif self.type == "loop":
-            if self.items is None:
-                raise ValueError("a loop node needs 'items' (a list or a {{variable}} naming one)")
-            if self.app or self.action or self.branches:
-                raise ValueError(
-                    "a loop node has 'items' and 'nodes', not 'app'/'action'/'branches'"
-                )
+        extra = (self.model_fields_set & _STRUCTURE_FIELDS) - _ALLOWED_FIELDS[self.type]
+        if extra:
+            names = ", ".join(repr(f) for f in sorted(extra))
+            raise ValueError(f"a {self.type} node does not take {names}")
+        if self.type == "single" and (not self.app or not self.action):
+            raise ValueError("a single node needs both 'app' and 'action'")
+        if self.type in ("branch", "paths") and not self.branches:
+            raise ValueError(f"a {self.type} node needs at least one branch")
+        if self.type == "loop" and self.items is None:
+            raise ValueError("a loop node needs 'items' (a list or a {{variable}} naming one)")
         return self
 
     def children(self) -> Iterator[Node]:

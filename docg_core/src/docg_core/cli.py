@@ -166,13 +166,18 @@ def _escape(text: str) -> str:
     return escape(text)
 
 
-def _finish(execution: ExecutionRecord, as_json: bool, live: bool) -> None:
+def _finish(
+    execution: ExecutionRecord, as_json: bool, live: bool, message: str | None = None
+) -> None:
+    """Print the outcome (``message`` after the steps) and exit with the status's code."""
     if as_json:
         out.print_json(json.dumps(_public(execution), ensure_ascii=False))
     else:
         if not live:
             for step in execution.steps:
                 _print_step(execution, step)
+        if message:
+            out.print(f"\n{_escape(message)}\n")
         _print_summary(execution)
     raise typer.Exit(
         {"completed": EXIT_OK, "waiting": EXIT_WAITING}.get(execution.status, EXIT_FAILED)
@@ -450,11 +455,11 @@ def create_app(*, extra_plugins: Sequence[object] = ()) -> typer.Typer:
             out.print(f"Running [bold]{workflow.name}[/] from {folder}\n")
         engine = Engine(on_step=_print_step if live else None)
         execution = _run_async(lambda: engine.run(workflow, trigger_data))
-        if not as_json and execution.status == "completed":
-            summary = execution.step("summary")
-            if summary and summary.data_out:
-                out.print(f"\n{_escape(str(summary.data_out['data'].get('value', '')))}\n")
-        _finish(execution, as_json, live)
+        summary = execution.step("summary")
+        message = None
+        if execution.status == "completed" and summary and summary.data_out:
+            message = str(summary.data_out["data"].get("value", ""))
+        _finish(execution, as_json, live, message)
 
     from .plugins import get_plugin_manager
 

@@ -55,8 +55,12 @@ class StepInfo:
 
 @dataclass(frozen=True)
 class ExecutionInfo:
+    """The running execution. ``organization_id`` is the tenant it runs for (None when
+    embedded without tenants); storage keys and lookups are scoped to it."""
+
     id: str
     test_run: bool = False
+    organization_id: str | None = None
 
 
 class Datastore:

@@ -24,7 +24,14 @@ from ._http import http_factory
 from ._masking import mask_secrets
 from .apps import ActionResult, BaseAction, BaseApp, validate_arguments
 from .conditions import select_branches
-from .context import AppInfo, ExecutionInfo, FlowInfo, StepInfo, build_context
+from .context import (
+    AppInfo,
+    ExecutionContext,
+    ExecutionInfo,
+    FlowInfo,
+    StepInfo,
+    build_context,
+)
 from .errors import (
     DocgError,
     ExecutionError,
@@ -121,6 +128,7 @@ class Engine:
         mock_data: Mapping[str, Any] | None = None,
         test_run: bool | None = None,
         execution_id: str | None = None,
+        organization_id: str | None = None,
     ) -> ExecutionRecord:
         """Run ``workflow`` with ``trigger_data`` and return the execution record.
 
@@ -150,6 +158,7 @@ class Engine:
             id=execution_id or str(uuid.uuid4()),
             flow_id=workflow.id,
             flow_name=workflow.name,
+            organization_id=organization_id,
             workflow=workflow.model_dump(mode="json", exclude_defaults=True),
             test_run=bool(until_step or mock) if test_run is None else test_run,
             until_step=until_step,
@@ -228,7 +237,10 @@ class Engine:
         execution_id = str(uuid.uuid4())
         params = validate_arguments(trigger_cls.arguments, workflow.trigger.parameters)
         ctx = self._context(
-            app, workflow, execution_id, "trigger", "trigger", trigger_cls.key, params, {}, None, {}
+            app,
+            workflow,
+            ExecutionInfo(execution_id),
+            _trigger_step(execution_id, trigger_cls.key, params),
         )
         try:
             items = await trigger_cls().poll(ctx)
@@ -264,14 +276,9 @@ class Engine:
         ctx = self._context(
             app,
             workflow,
-            execution.id,
-            "trigger",
-            "trigger",
-            ref.key,
-            ref.parameters,
-            {},
-            trigger_data,
-            {},
+            ExecutionInfo(execution.id, execution.test_run, execution.organization_id),
+            _trigger_step(execution.id, ref.key, ref.parameters),
+            trigger_output=trigger_data,
         )
         try:
             result = await trigger_cls().run(ctx)
@@ -285,32 +292,19 @@ class Engine:
         self,
         app: BaseApp,
         workflow: Workflow,
-        execution_id: str,
-        node_id: str,
-        key: str,
-        action_key: str,
-        params: Mapping[str, Any],
-        auth: Mapping[str, Any],
-        trigger_output: Any,
-        outputs: Mapping[str, Any],
+        execution: ExecutionInfo,
+        step: StepInfo,
         *,
-        test_run: bool = False,
-        attempt: int = 1,
-    ) -> Any:
+        auth: Mapping[str, Any] | None = None,
+        trigger_output: Any = None,
+        outputs: Mapping[str, Any] | None = None,
+    ) -> ExecutionContext:
         return build_context(
             store=self.store,
             app=AppInfo(app.key, app.name),
             flow=FlowInfo(workflow.id, workflow.name, workflow.version),
-            step=StepInfo(
-                id=node_id,
-                key=key,
-                app=app.key,
-                action=action_key,
-                parameters=params,
-                idempotency_key=f"{execution_id}:{key}",
-                attempt=attempt,
-            ),
-            execution=ExecutionInfo(execution_id, test_run),
+            step=step,
+            execution=execution,
             auth=auth,
             trigger_output=trigger_output,
             action_output=outputs,
@@ -388,6 +382,17 @@ class _BadResume(Exception):
 class _LoopFrame:
     suffix: str
     scope: dict[str, Any]
+
+
+def _trigger_step(execution_id: str, key: str, params: Mapping[str, Any]) -> StepInfo:
+    return StepInfo(
+        id="trigger",
+        key="trigger",
+        app="",
+        action=key,
+        parameters=params,
+        idempotency_key=f"{execution_id}:trigger",
+    )
 
 
 def _descendants(node: Node) -> list[Node]:
@@ -636,20 +641,24 @@ class _Run:
         action_key: str,
         params: Mapping[str, Any],
         auth: Mapping[str, Any],
-    ) -> Any:
+    ) -> ExecutionContext:
+        execution = self.execution
         return self.engine._context(
             app,
             self.workflow,
-            self.execution.id,
-            node.id,
-            step.key,
-            action_key,
-            params,
-            auth,
-            self.execution.trigger_data,
-            self.outputs,
-            test_run=self.execution.test_run,
-            attempt=step.attempt,
+            ExecutionInfo(execution.id, execution.test_run, execution.organization_id),
+            StepInfo(
+                id=node.id,
+                key=step.key,
+                app=app.key,
+                action=action_key,
+                parameters=params,
+                idempotency_key=f"{execution.id}:{step.key}",
+                attempt=step.attempt,
+            ),
+            auth=auth,
+            trigger_output=execution.trigger_data,
+            outputs=self.outputs,
         )
 
     async def attempts(

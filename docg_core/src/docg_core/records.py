@@ -66,6 +66,7 @@ class ExecutionRecord(BaseModel):
     id: str
     flow_id: str | None = None
     flow_name: str = ""
+    organization_id: str | None = None
     workflow: dict[str, Any] = Field(default_factory=dict)
     status: ExecutionStatus = "running"
     trigger_data: Any = None

@@ -106,6 +106,7 @@ executions = sa.Table(
     sa.Column("id", sa.String(), nullable=False, unique=True),
     sa.Column("flow_id", sa.String(), nullable=True, index=True),
     sa.Column("flow_name", sa.String(), nullable=False),
+    sa.Column("organization_id", sa.String(), nullable=True, index=True),
     sa.Column("workflow", _json(), nullable=False),
     sa.Column("status", sa.String(), nullable=False, index=True),
     sa.Column("trigger_data", _json(), nullable=True),

@@ -49,6 +49,13 @@ _EXPORTS: dict[str, str] = {
     "InMemoryStore": "store",
     "SQLStore": "sqlstore",
     "SQLiteStore": "sqlstore",
+    "Storage": "storage",
+    "StoredFile": "storage",
+    "LocalStorage": "storage",
+    "S3Storage": "storage",
+    "storage_from_env": "storage",
+    "StorageError": "storage",
+    "FileNotFound": "storage",
     # errors
     "DocgError": "errors",
     "ExecutionError": "errors",
@@ -78,41 +85,54 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
-    from .apps import (
-        ActionArgument,
-        ActionResult,
-        ArgumentType,
-        AuthSpec,
-        BaseAction,
-        BaseApp,
-        BaseDynamicData,
-        BaseTrigger,
-        DropdownOption,
-        DynamicData,
-        TriggerItem,
-        TriggerType,
-        validate_arguments,
-    )
-    from .conditions import evaluate_conditions, select_branches
-    from .context import ExecutionContext, build_context
-    from .engine import Engine
-    from .errors import (
-        DocgError,
-        ExecutionError,
-        ExecutionNotFound,
-        PluginError,
-        Problem,
-        RetryableError,
-        StepError,
-        ValidationError,
-        VariableError,
-    )
-    from .hookspecs import hookimpl
-    from .plugins import Registry, get_registry
-    from .records import ExecutionRecord, StepRecord
-    from .retry import RetryPolicy
-    from .sqlstore import SQLiteStore, SQLStore
-    from .store import ExecutionStore, InMemoryStore
-    from .validation import check_workflow, validate_workflow
-    from .variables import compute_parameters
-    from .workflow import Branch, Node, TriggerRef, Workflow
+    from .apps import ActionArgument as ActionArgument
+    from .apps import ActionResult as ActionResult
+    from .apps import ArgumentType as ArgumentType
+    from .apps import AuthSpec as AuthSpec
+    from .apps import BaseAction as BaseAction
+    from .apps import BaseApp as BaseApp
+    from .apps import BaseDynamicData as BaseDynamicData
+    from .apps import BaseTrigger as BaseTrigger
+    from .apps import DropdownOption as DropdownOption
+    from .apps import DynamicData as DynamicData
+    from .apps import TriggerItem as TriggerItem
+    from .apps import TriggerType as TriggerType
+    from .apps import validate_arguments as validate_arguments
+    from .conditions import evaluate_conditions as evaluate_conditions
+    from .conditions import select_branches as select_branches
+    from .context import ExecutionContext as ExecutionContext
+    from .context import build_context as build_context
+    from .engine import Engine as Engine
+    from .errors import DocgError as DocgError
+    from .errors import ExecutionError as ExecutionError
+    from .errors import ExecutionNotFound as ExecutionNotFound
+    from .errors import PluginError as PluginError
+    from .errors import Problem as Problem
+    from .errors import RetryableError as RetryableError
+    from .errors import StepError as StepError
+    from .errors import ValidationError as ValidationError
+    from .errors import VariableError as VariableError
+    from .hookspecs import hookimpl as hookimpl
+    from .plugins import Registry as Registry
+    from .plugins import get_registry as get_registry
+    from .records import ExecutionRecord as ExecutionRecord
+    from .records import StepRecord as StepRecord
+    from .retry import RetryPolicy as RetryPolicy
+    from .sqlstore import SQLiteStore as SQLiteStore
+    from .sqlstore import SQLStore as SQLStore
+    from .storage import FileNotFound as FileNotFound
+    from .storage import LocalStorage as LocalStorage
+    from .storage import S3Storage as S3Storage
+    from .storage import Storage as Storage
+    from .storage import StorageError as StorageError
+    from .storage import StoredFile as StoredFile
+    from .storage import storage_from_env as storage_from_env
+    from .store import ExecutionStore as ExecutionStore
+    from .store import InMemoryStore as InMemoryStore
+    from .validation import check_workflow as check_workflow
+    from .validation import validate_workflow as validate_workflow
+    from .variables import compute_parameters as compute_parameters
+    from .workflow import Branch as Branch
+    from .workflow import Node as Node
+    from .workflow import TriggerRef as TriggerRef
+    from .workflow import Workflow as Workflow

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import httpx
 
+    from .storage import Storage
     from .store import ExecutionStore
 
 __all__ = [
@@ -86,6 +87,8 @@ class ExecutionContext:
 
     ``http`` is created on first use (so actions that never call out pay nothing), prepared by
     the app's ``before_request`` and base URL, and closed when the step ends.
+    ``storage`` holds files (templates, documents); ``template_filters`` are the Jinja filters
+    plugins registered through the ``docg_template_filters`` hook.
     """
 
     def __init__(
@@ -99,7 +102,8 @@ class ExecutionContext:
         trigger_output: Any,
         action_output: Mapping[str, Any],
         datastore: Datastore,
-        storage: Any = None,
+        storage: Storage | None = None,
+        template_filters: Mapping[str, Callable[..., Any]] | None = None,
         http_factory: Callable[[ExecutionContext], httpx.AsyncClient] | None = None,
         log: logging.Logger | logging.LoggerAdapter[logging.Logger] | None = None,
     ) -> None:
@@ -112,6 +116,7 @@ class ExecutionContext:
         self.action_output = action_output
         self.datastore = datastore
         self.storage = storage
+        self.template_filters: Mapping[str, Callable[..., Any]] = template_filters or {}
         self.logger = log or logging.LoggerAdapter(
             logger, {"execution_id": execution.id, "step_id": step.key}
         )
@@ -147,7 +152,8 @@ def build_context(
     auth: Mapping[str, Any] | None = None,
     trigger_output: Any = None,
     action_output: Mapping[str, Any] | None = None,
-    storage: Any = None,
+    storage: Storage | None = None,
+    template_filters: Mapping[str, Callable[..., Any]] | None = None,
     http_factory: Callable[[ExecutionContext], httpx.AsyncClient] | None = None,
 ) -> ExecutionContext:
     """Assemble the context for one step; the datastore is scoped to the flow."""
@@ -161,5 +167,6 @@ def build_context(
         action_output=action_output or {},
         datastore=Datastore(store, flow.id or flow.name),
         storage=storage,
+        template_filters=template_filters,
         http_factory=http_factory,
     )

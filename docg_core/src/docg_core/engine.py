@@ -42,6 +42,7 @@ from .errors import (
 from .plugins import Registry, get_registry
 from .records import ExecutionRecord, StepRecord, WaitRecord, utcnow
 from .retry import classify_error
+from .storage import Storage, storage_from_env
 from .store import ExecutionStore, InMemoryStore
 from .validation import validate_workflow
 from .variables import compute_parameters
@@ -83,7 +84,9 @@ class Engine:
     :param env_allowlist: environment variables ``{{env.X}}`` may read (default: the
         comma-separated ``DOCG_ENV_ALLOWLIST``); any other is missing.
     :param http_transport: replaces the network for every ``ctx.http`` (tests, fakes).
-    :param storage: the file storage given to actions as ``ctx.storage``.
+    :param storage: the file storage given to actions as ``ctx.storage`` (default:
+        :func:`~docg_core.storage.storage_from_env` — S3/Spaces when ``DO_SPACES_BUCKET`` is
+        set, else local files under ``DOCG_STORAGE_DIR`` or ``./docg-files``).
     :param on_step: called after every step record is written (progress displays).
     """
 
@@ -95,7 +98,7 @@ class Engine:
         connections: Mapping[str, Mapping[str, Any]] | ConnectionProvider | None = None,
         env_allowlist: Sequence[str] | None = None,
         http_transport: httpx.AsyncBaseTransport | None = None,
-        storage: Any = None,
+        storage: Storage | None = None,
         on_step: StepObserver | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
@@ -111,7 +114,7 @@ class Engine:
             env_allowlist = [v.strip() for v in raw.split(",") if v.strip()]
         self.env_allowlist = tuple(env_allowlist)
         self.http_transport = http_transport
-        self.storage = storage
+        self.storage = storage if storage is not None else storage_from_env()
         self.on_step = on_step
         self._sleep = sleep
         self._tasks: dict[str, asyncio.Task[Any]] = {}
@@ -309,6 +312,7 @@ class Engine:
             trigger_output=trigger_output,
             action_output=outputs,
             storage=self.storage,
+            template_filters=self.registry.template_filters,
             http_factory=http_factory(app, transport=self.http_transport),
         )
 

@@ -15,7 +15,7 @@ nox.options.reuse_existing_virtualenvs = True
 nox.options.error_on_missing_interpreters = False
 
 ROOT = Path(__file__).parent
-DISTRIBUTIONS = ["docg_core"]
+DISTRIBUTIONS = ["docg_core", "docg_plugins/documents"]
 TEST_DEPS = [
     "pytest>=8",
     "pytest-asyncio>=0.24",
@@ -24,20 +24,21 @@ TEST_DEPS = [
     "jsonschema>=4.20",
     "respx>=0.21",
     "hatchling>=1.21",
+    "moto[server]>=5",
+    "python-docx>=1.1",
 ]
 PYTHON = os.environ.get("DOCG_PYTHON") or None  # default: the interpreter running nox
 
 
 def _install(session: nox.Session, *extras: str) -> None:
-    for dist in DISTRIBUTIONS:
-        suffix = f"[{','.join(extras)}]" if extras and dist == "docg_core" else ""
-        session.install("-e", f"{dist}{suffix}")
+    core = f"docg_core[{','.join(extras)}]" if extras else "docg_core"
+    session.install(*(arg for dist in [core, *DISTRIBUTIONS[1:]] for arg in ("-e", dist)))
 
 
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
     """Run the test suite (SQLite; PostgreSQL tests too when DOCG_TEST_DATABASE_URL is set)."""
-    _install(session, "postgres")
+    _install(session, "postgres", "s3")
     session.install(*TEST_DEPS)
     session.run("pytest", *session.posargs)
 
@@ -49,7 +50,7 @@ def tests_postgres(session: nox.Session) -> None:
         session.error(
             "set DOCG_TEST_DATABASE_URL, e.g. postgresql+psycopg://postgres@127.0.0.1:5432/docg_test"
         )
-    _install(session, "postgres")
+    _install(session, "postgres", "s3")
     session.install(*TEST_DEPS)
     session.run("pytest", "-m", "postgres", *session.posargs)
 

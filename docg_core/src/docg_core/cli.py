@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
@@ -443,22 +444,36 @@ def create_app(*, extra_plugins: Sequence[object] = ()) -> typer.Typer:
     def demo(
         as_json: JsonOpt = False,
     ) -> None:
-        """Run the bundled example workflow (no network, nothing to configure)."""
+        """Run the bundled example: a service contract rendered to .docx and PDF (no network,
+        nothing to configure; without docg-documents, a text-only example)."""
         from .engine import Engine
+        from .plugins import get_registry
+        from .storage import LocalStorage
         from .workflow import Workflow
 
-        folder = _examples_dir() / "demo"
+        registry = get_registry()
+        contract = "documents" in registry
+        folder = _examples_dir() / ("contract" if contract else "demo")
         workflow = Workflow.from_file(folder / "workflow.yaml")
         trigger_data = json.loads((folder / "deal.json").read_text(encoding="utf-8"))
+        notes = []
+        if contract:
+            _locate_demo_files(trigger_data, folder)
+            if shutil.which("soffice") is None:
+                trigger_data["formats"] = ["docx"]
+                notes.append(
+                    "LibreOffice is not installed, so no PDF this time "
+                    "(apt-get install libreoffice-writer-nogui python3-uno)."
+                )
+        else:
+            notes.append("Install docg-documents to see the contract demo (.docx and PDF).")
         live = not as_json and out.is_terminal
         if not as_json:
-            out.print(f"Running [bold]{workflow.name}[/] from {folder}\n")
-        engine = Engine(on_step=_print_step if live else None)
+            out.print(f"Running [bold]{_escape(workflow.name)}[/] from {folder}\n")
+        storage = LocalStorage(os.environ.get("DOCG_STORAGE_DIR") or "./docg-files")
+        engine = Engine(registry=registry, storage=storage, on_step=_print_step if live else None)
         execution = _run_async(lambda: engine.run(workflow, trigger_data))
-        summary = execution.step("summary")
-        message = None
-        if execution.status == "completed" and summary and summary.data_out:
-            message = str(summary.data_out["data"].get("value", ""))
+        message = "\n".join([*_demo_outputs(execution, storage), *notes]) or None
         _finish(execution, as_json, live, message)
 
     from .plugins import get_plugin_manager
@@ -473,6 +488,34 @@ def create_app(*, extra_plugins: Sequence[object] = ()) -> typer.Typer:
                 f"{_escape(repr(exc))}"
             )
     return app
+
+
+def _locate_demo_files(trigger_data: dict[str, Any], folder: Path) -> None:
+    """The demo's data names its templates and logo relative to its folder."""
+    templates = trigger_data.get("templates", {})
+    for name, path in templates.items():
+        templates[name] = str(folder / path)
+    logo = trigger_data.get("company", {}).get("logo")
+    if isinstance(logo, dict) and isinstance(logo.get("image"), str):
+        logo["image"] = str(folder / logo["image"])
+
+
+def _demo_outputs(execution: ExecutionRecord, storage: Any) -> list[str]:
+    """Where the demo's documents are, or its summary text."""
+    lines = []
+    for step in execution.steps:
+        data = (step.data_out or {}).get("data") or {}
+        if step.status != "success":
+            continue
+        for field in ("file_key", "pdf_key"):
+            if data.get(field):
+                pages = (
+                    f" ({data['pages']} pages)" if field == "pdf_key" and data.get("pages") else ""
+                )
+                lines.append(f"{step.node_id}: {storage.path(data[field])}{pages}")
+        if step.node_id == "summary" and "value" in data:
+            lines.append(str(data["value"]))
+    return lines
 
 
 def _examples_dir() -> Path:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
@@ -11,6 +11,7 @@ import httpx
 from ._http import http_factory
 from .apps import ActionResult, BaseAction, BaseApp, validate_arguments
 from .context import AppInfo, ExecutionInfo, FlowInfo, StepInfo, build_context
+from .storage import Storage
 from .store import ExecutionStore, InMemoryStore
 
 __all__ = ["run_action"]
@@ -26,7 +27,10 @@ async def run_action(
     action_output: Mapping[str, Any] | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
     store: ExecutionStore | None = None,
+    storage: Storage | None = None,
+    template_filters: Mapping[str, Callable[..., Any]] | None = None,
     execution_id: str | None = None,
+    organization_id: str | None = None,
     node_id: str = "step",
 ) -> ActionResult:
     """Validate ``parameters`` (already resolved) and run one action as the engine would.
@@ -47,10 +51,12 @@ async def run_action(
             parameters=params,
             idempotency_key=f"{execution_id}:{node_id}",
         ),
-        execution=ExecutionInfo(execution_id, test_run=True),
+        execution=ExecutionInfo(execution_id, test_run=True, organization_id=organization_id),
         auth=auth,
         trigger_output=trigger_output,
         action_output=action_output,
+        storage=storage,
+        template_filters=template_filters,
         http_factory=http_factory(app, transport=transport),
     )
     try:

@@ -1,0 +1,567 @@
+"""Word (.docx) templates: render with docxtpl in the sandbox, repair split tags, inspect.
+
+Rendering never assigns ``paragraph.text``: docxtpl renders the document XML itself, so every
+run keeps its formatting. Before rendering, each tag Word split across runs is made whole
+(:func:`repair_docx` does the same once, at upload) and each ``{{ … }}`` gets a run of its
+own, so an image or rich text inserted there leaves the text around it formatted as it was.
+
+Values are XML-escaped as they are printed (``&``, ``<`` and ``"`` stay text).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import zipfile
+from collections.abc import Callable, Iterator, Mapping
+from copy import deepcopy
+from pathlib import Path
+from typing import Any
+
+from docx.enum.dml import MSO_COLOR_TYPE
+from docx.image.exceptions import UnrecognizedImageError
+from docx.image.image import Image as DocxImageInfo
+from docx.opc.constants import RELATIONSHIP_TYPE as RT
+from docx.opc.part import Part
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Mm, Pt, RGBColor
+from docx.text.run import Run
+from docxtpl import DocxTemplate, InlineImage
+from docxtpl import RichText as DocxtplRichText
+from jinja2 import TemplateSyntaxError, Undefined, pass_context
+from lxml import etree
+from markupsafe import Markup
+
+from ._analysis import LocatedTag, analyse, find_tags
+from ._model import (
+    Image,
+    RenderResult,
+    RichText,
+    RichTextSegment,
+    TemplateInfo,
+    TemplateProblem,
+    TemplateRenderError,
+    TemplateSyntaxProblem,
+    as_image,
+    as_rich_text,
+)
+from ._runs import WORD, isolate_expressions, merge_split_tags, paragraph_text
+from .environment import DocgEnvironment, make_environment, translate_errors
+
+__all__ = ["inspect_template", "render_docx", "repair_docx"]
+
+Template = bytes | bytearray | os.PathLike[str]
+
+_W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+_MC = "http://schemas.openxmlformats.org/markup-compatibility/2006"
+_DOCG = "urn:docg:templating"
+_RICH_MARKER = f"{{{_DOCG}}}rich"
+_W_P, _W_TBL, _W_TR, _W_TC, _W_R, _W_T = (
+    f"{{{_W}}}{n}" for n in ("p", "tbl", "tr", "tc", "r", "t")
+)
+_W_TXBX, _W_RPR = f"{{{_W}}}txbxContent", f"{{{_W}}}rPr"
+_MC_FALLBACK = f"{{{_MC}}}Fallback"
+_FOOTNOTES = "application/vnd.openxmlformats-officedocument.wordprocessingml.footnotes+xml"
+_ENDNOTES = "application/vnd.openxmlformats-officedocument.wordprocessingml.endnotes+xml"
+_STORY_ENTRY = re.compile(r"word/(document|header\d*|footer\d*|footnotes|endnotes)\.xml")
+_SAFE_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
+
+
+# ---------------------------------------------------------------------------- loading
+
+
+def _read(template: Template) -> bytes:
+    if isinstance(template, bytes | bytearray):
+        return bytes(template)
+    return Path(template).read_bytes()
+
+
+def _not_a_docx(exc: Exception | None = None) -> TemplateRenderError:
+    error = TemplateRenderError(
+        "the template is not a Word .docx file (save it from Word as .docx, not .doc or .dotx)",
+        code="invalid_template",
+    )
+    if exc is not None:
+        error.__cause__ = exc
+    return error
+
+
+class _DocgDocxTemplate(DocxTemplate):  # type: ignore[misc]
+    """docxtpl with the fixes autoescaping needs."""
+
+    def patch_xml(self, src_xml: str) -> str:
+        xml: str = super().patch_xml(src_xml)
+        # Inside tags the XML escapes are Jinja source: `{{ "P&D" }}` means the text P&D.
+        return re.sub(
+            r"(?<=\{[\{%])(.*?)(?=[\}%]\})",
+            lambda m: (
+                m.group(0).replace("&quot;", '"').replace("&apos;", "'").replace("&amp;", "&")
+            ),
+            xml,
+        )
+
+    def render_properties(self, context: dict[str, Any], jinja_env: Any = None) -> None:
+        # Core properties (title, subject…) are plain strings python-docx escapes itself.
+        if jinja_env is None:
+            super().render_properties(context, jinja_env)
+            return
+        saved = jinja_env.autoescape
+        jinja_env.autoescape = False
+        try:
+            super().render_properties(context, jinja_env)
+        finally:
+            jinja_env.autoescape = saved
+
+
+def _load(blob: bytes) -> _DocgDocxTemplate:
+    if not zipfile.is_zipfile(io.BytesIO(blob)):
+        raise _not_a_docx()
+    tpl = _DocgDocxTemplate(io.BytesIO(blob))
+    try:
+        tpl.init_docx()
+    except Exception as exc:
+        raise _not_a_docx(exc) from exc
+    return tpl
+
+
+class _Story:
+    """The XML tree of one story part (body, header, footer, notes) and where it lives."""
+
+    def __init__(self, label: str, part: Part, root: etree._Element, *, blob: bool) -> None:
+        self.label, self.part, self.root, self._blob = label, part, root, blob
+
+    def commit(self) -> None:
+        if self._blob:  # a part python-docx keeps as bytes (footnotes)
+            self.part._blob = etree.tostring(
+                self.root, xml_declaration=True, encoding="UTF-8", standalone=True
+            )
+
+
+def _number(part: Part) -> str:
+    digits = re.findall(r"\d+", str(part.partname))
+    return digits[-1] if digits else "1"
+
+
+def _stories(document: Any) -> list[_Story]:
+    """Body first, then headers, footers, footnotes and endnotes, in part-name order."""
+    stories = [_Story("", document.part, document.element.body, blob=False)]
+    parts = sorted(document.part.package.iter_parts(), key=lambda p: str(p.partname))
+    related = {
+        rel.target_part: rel.reltype for rel in document.part.rels.values() if not rel.is_external
+    }
+    for kind in (RT.HEADER, RT.FOOTER):
+        for part in parts:
+            if related.get(part) == kind:
+                name = "header" if kind == RT.HEADER else "footer"
+                stories.append(_Story(f"{name} {_number(part)}, ", part, part.element, blob=False))
+    for part in parts:
+        if part.content_type in (_FOOTNOTES, _ENDNOTES):
+            root = etree.fromstring(part.blob, _SAFE_PARSER)
+            label = "footnotes, " if part.content_type == _FOOTNOTES else "endnotes, "
+            stories.append(_Story(label, part, root, blob=True))
+    return stories
+
+
+# ----------------------------------------------------------------------------- repair
+
+
+def _repair_tree(root: etree._Element, *, isolate: bool = False) -> bool:
+    changed = False
+    for paragraph in list(root.iter(_W_P)):
+        changed |= merge_split_tags(paragraph, WORD)
+        if isolate:
+            for text in paragraph.iter(_W_T):
+                if text.text and "{{r " in text.text:
+                    text.text = text.text.replace("{{r ", "{{ ")  # rich text needs no {{r
+            isolate_expressions(paragraph, WORD)
+    return changed
+
+
+def repair_docx(data: bytes) -> bytes:
+    """Return the .docx with every tag Word split across runs made whole again.
+
+    Each tag's characters go to the run where it starts (keeping that run's formatting), the
+    spell-check marks between them are dropped, and typographic quotes and no-break spaces
+    inside tags become plain ones. Parts without tags are copied byte for byte. Run it when a
+    template is uploaded; rendering applies the same repair in memory anyway.
+
+    :raises TemplateRenderError: ``code="invalid_template"`` when ``data`` is not a .docx.
+    """
+    try:
+        source = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile as exc:
+        raise _not_a_docx(exc) from exc
+    with source:
+        if "word/document.xml" not in source.namelist():
+            raise _not_a_docx()
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+            for item in source.infolist():
+                content = source.read(item)
+                if _STORY_ENTRY.fullmatch(item.filename):
+                    try:
+                        root = etree.fromstring(content, _SAFE_PARSER)
+                    except etree.XMLSyntaxError as exc:
+                        raise _not_a_docx(exc) from exc
+                    if _repair_tree(root):
+                        content = etree.tostring(
+                            root, xml_declaration=True, encoding="UTF-8", standalone=True
+                        )
+                target.writestr(item, content)
+    return out.getvalue()
+
+
+# ------------------------------------------------------------------------------ images
+
+
+class _DocxImage:
+    """An image printed by a tag: closes the tag's run, adds a drawing, opens a new run."""
+
+    def __init__(
+        self,
+        tpl: DocxTemplate,
+        image: Image,
+        path: str,
+        store: Mapping[str, bytes],
+        max_width: int | None,
+    ) -> None:
+        self.tpl, self.image, self.path, self.store, self.max_width = (
+            tpl,
+            image,
+            path,
+            store,
+            max_width,
+        )
+
+    def resized(self, width_mm: float | None, height_mm: float | None) -> _DocxImage:
+        image = Image(self.image.data, width_mm, height_mm, self.image.description)
+        return _DocxImage(self.tpl, image, self.path, self.store, self.max_width)
+
+    def _bytes(self) -> bytes:
+        data = self.image.data
+        if isinstance(data, bytes):
+            return data
+        if data in self.store:
+            return self.store[data]
+        raise TemplateRenderError(
+            f"the image {data!r} at {self.path} was not provided: fetch it and pass its bytes "
+            "in `images`",
+            code="invalid_image",
+        )
+
+    def __html__(self) -> str:
+        data = self._bytes()
+        try:
+            info = DocxImageInfo.from_blob(data)
+        except (UnrecognizedImageError, Exception) as exc:
+            raise TemplateRenderError(
+                f"the value at {self.path} is not an image Word can show (use PNG, JPEG, GIF, "
+                "BMP or TIFF)",
+                code="invalid_image",
+            ) from exc
+        width: int | None = Mm(self.image.width_mm) if self.image.width_mm else None
+        height: int | None = Mm(self.image.height_mm) if self.image.height_mm else None
+        if width is None and height is None and self.max_width and info.width > self.max_width:
+            width = self.max_width
+        part = self.tpl.current_rendering_part
+        inline = part.new_pic_inline(io.BytesIO(data), width, height)
+        if self.image.description:
+            inline.docPr.set("descr", self.image.description)
+        return (
+            f"</w:t></w:r><w:r><w:drawing>{inline.xml}</w:drawing></w:r>"
+            '<w:r><w:t xml:space="preserve">'
+        )
+
+    __str__ = __html__
+
+
+# --------------------------------------------------------------------------- rich text
+
+
+class _DocxRich:
+    """Rich text printed by a tag: a marker the post-pass replaces with formatted runs."""
+
+    def __init__(self, registry: list[RichText], rich: RichText) -> None:
+        self.registry, self.rich = registry, rich
+
+    def __html__(self) -> str:
+        self.registry.append(self.rich)
+        return (
+            f'</w:t></w:r><docg:rich xmlns:docg="{_DOCG}" n="{len(self.registry) - 1}"/>'
+            '<w:r><w:t xml:space="preserve">'
+        )
+
+    __str__ = __html__
+
+
+_SHD_SUCCESSORS = (
+    "w:fitText", "w:vertAlign", "w:rtl", "w:cs", "w:em", "w:lang", "w:eastAsianLayout",
+    "w:specVanish", "w:oMath",
+)  # fmt: skip
+
+
+def _rich_run(segment: RichTextSegment, base: etree._Element | None, part: Part) -> Any:
+    element = OxmlElement("w:r")
+    if base is not None:
+        element.append(deepcopy(base))
+    run = Run(element, None)  # type: ignore[arg-type]
+    font = run.font
+    if segment.bold is not None:
+        font.bold = segment.bold
+    if segment.italic is not None:
+        font.italic = segment.italic
+    if segment.underline is not None:
+        font.underline = segment.underline
+    if segment.strike is not None:
+        font.strike = segment.strike
+    if segment.superscript is not None:
+        font.superscript = segment.superscript
+    if segment.subscript is not None:
+        font.subscript = segment.subscript
+    if segment.size is not None:
+        font.size = Pt(segment.size)
+    if segment.font is not None:
+        font.name = segment.font
+    if segment.color is not None:
+        font.color.rgb = RGBColor.from_string(segment.color)
+    if segment.highlight is not None:
+        properties = element.get_or_add_rPr()
+        for old in properties.findall(qn("w:shd")):
+            properties.remove(old)
+        shading = OxmlElement(
+            "w:shd", {qn("w:val"): "clear", qn("w:color"): "auto", qn("w:fill"): segment.highlight}
+        )
+        properties.insert_element_before(shading, *_SHD_SUCCESSORS)
+    run.text = segment.text
+    if segment.url is None:
+        return element
+    if segment.color is None and font.color.type is not MSO_COLOR_TYPE.RGB:
+        font.color.rgb = RGBColor(0x05, 0x63, 0xC1)
+    if segment.underline is None:
+        font.underline = True
+    link = OxmlElement("w:hyperlink", {qn("r:id"): part.relate_to(segment.url, RT.HYPERLINK, True)})
+    link.append(element)
+    return link
+
+
+def _is_empty_run(element: etree._Element | None) -> bool:
+    if element is None or element.tag != _W_R:
+        return False
+    return all(child.tag == _W_RPR or (child.tag == _W_T and not child.text) for child in element)
+
+
+def _apply_rich(story: _Story, registry: list[RichText]) -> bool:
+    markers = list(story.root.iter(_RICH_MARKER))
+    for marker in markers:
+        holder = marker.getparent()
+        assert holder is not None
+        host, after = marker.getprevious(), marker.getnext()
+        base = host.find(_W_RPR) if host is not None and host.tag == _W_R else None
+        position = holder.index(marker)
+        holder.remove(marker)
+        rich = registry[int(marker.get("n", "0"))]
+        for offset, segment in enumerate(s for s in rich.segments if s.text):
+            holder.insert(position + offset, _rich_run(segment, base, story.part))
+        for empty in (host, after):
+            if empty is not None and _is_empty_run(empty):
+                holder.remove(empty)
+    if markers:
+        etree.cleanup_namespaces(story.root)
+    return bool(markers)
+
+
+# ------------------------------------------------------------------------------ render
+
+
+def _page_width(document: Any) -> int | None:
+    try:
+        section = document.sections[0]
+        return int(section.page_width - section.left_margin - section.right_margin)
+    except (IndexError, TypeError):
+        return None
+
+
+def _converter(
+    tpl: DocxTemplate,
+    store: Mapping[str, bytes],
+    registry: list[RichText],
+    max_width: int | None,
+) -> Callable[[Any, str], Any]:
+    def convert(value: Any, path: str) -> Any:
+        if isinstance(value, InlineImage | _DocxImage | _DocxRich):
+            return value
+        if isinstance(value, DocxtplRichText):  # given by Python callers; works in {{ }} too
+            # docxtpl built and escaped this XML itself.
+            xml = f'</w:t></w:r>{value.xml}<w:r><w:t xml:space="preserve">'
+            return Markup(xml)  # noqa: S704
+        try:
+            image = as_image(value)
+            if image is not None:
+                return _DocxImage(tpl, image, path, store, max_width)
+            rich = as_rich_text(value)
+        except ValueError as exc:
+            raise TemplateRenderError(f"the value at {path} is not valid: {exc}") from exc
+        return value if rich is None else _DocxRich(registry, rich)
+
+    return convert
+
+
+def _image_filter(
+    tpl: DocxTemplate, store: Mapping[str, bytes], max_width: int | None
+) -> Callable[..., Any]:
+    @pass_context  # made per render: never folded into cached template code
+    def image(
+        context: Any, value: Any, width_mm: float | None = None, height_mm: float | None = None
+    ) -> Any:
+        """``{{ company.logo | image(40) }}``: show bytes, a reference or an image value."""
+        if value is None or isinstance(value, Undefined):
+            return value
+        if isinstance(value, _DocxImage):
+            if width_mm is None and height_mm is None:
+                return value
+            return value.resized(width_mm, height_mm)
+        if isinstance(value, bytes | str):
+            sized = as_image({"image": value, "width_mm": width_mm, "height_mm": height_mm})
+            assert sized is not None
+            return _DocxImage(tpl, sized, "image()", store, max_width)
+        return value
+
+    return image
+
+
+def render_docx(
+    template: Template,
+    data: Mapping[str, Any],
+    *,
+    filters: Mapping[str, Callable[..., Any]] | None = None,
+    strict: bool = False,
+    images: Mapping[str, bytes] | None = None,
+) -> RenderResult:
+    """Render a Word template with ``data``.
+
+    :param template: the .docx file, as bytes or a path.
+    :param data: the template's variables (``{{ deal.name }}`` reads ``data["deal"]["name"]``).
+        An image is ``{"image": <bytes or reference>, "width_mm": 40}``; rich text is
+        ``{"rich": [{"text": "Total", "bold": true}, …]}`` (see ``docs/templates.md``).
+    :param filters: extra filters (the ``docg_template_filters`` hook), overriding built-ins.
+    :param strict: fail when the template uses a variable the data does not have.
+    :param images: the bytes of every image reference (storage key or URL) the data holds,
+        fetched by the caller beforehand.
+    :return: the .docx bytes and the missing variables.
+    :raises TemplateSyntaxProblem: the template is malformed; ``problems`` say where.
+    :raises TemplateRenderError: strict mode with missing variables, a sandbox violation, an
+        unreadable image, a filter given a bad argument.
+    """
+    blob = _read(template)
+    tpl = _load(blob)
+    stories = _stories(tpl.docx)
+    for story in stories:
+        if _repair_tree(story.root, isolate=True):
+            story.commit()
+    store = images or {}
+    registry: list[RichText] = []
+    max_width = _page_width(tpl.docx)
+    env: DocgEnvironment = make_environment(filters, strict=strict, autoescape=True)
+    env.filters["image"] = _image_filter(tpl, store, max_width)
+    context = env.prepare_context(data, _converter(tpl, store, registry, max_width))
+    try:
+        with translate_errors():
+            tpl.render(context, jinja_env=env)
+    except TemplateSyntaxError as exc:
+        problems = inspect_template(blob, filters=filters).errors or [
+            TemplateProblem(
+                str(exc.message), "document", " ".join(getattr(exc, "docx_context", []))
+            )
+        ]
+        raise TemplateSyntaxProblem(problems) from exc
+    env.check_missing()
+    if registry:
+        for story in _stories(tpl.docx):
+            if _apply_rich(story, registry):
+                story.commit()
+    out = io.BytesIO()
+    tpl.save(out)
+    return RenderResult(content=out.getvalue(), missing_variables=env.missing_variables)
+
+
+# ----------------------------------------------------------------------------- inspect
+
+
+def _located_paragraphs(
+    container: etree._Element, prefix: str, counters: list[int] | None = None
+) -> Iterator[tuple[str, etree._Element]]:
+    """Each paragraph under ``container`` with its human location, in document order."""
+    counters = counters if counters is not None else [0, 0]  # paragraphs, tables
+    for child in container:
+        if not isinstance(child.tag, str):
+            continue
+        if child.tag == _W_P:
+            counters[0] += 1
+            location = f"{prefix}paragraph {counters[0]}"
+            yield location, child
+            boxes = [
+                box
+                for box in child.iter(_W_TXBX)
+                if not any(a.tag == _MC_FALLBACK for a in box.iterancestors())
+            ]
+            for number, box in enumerate(boxes, 1):
+                yield from _located_paragraphs(box, f"{location}, text box {number}, ")
+        elif child.tag == _W_TBL:
+            counters[1] += 1
+            table = f"{prefix}table {counters[1]}"
+            for row_number, row in enumerate(child.iter(_W_TR), 1):
+                if row.getparent() is not child:
+                    continue
+                cells = [c for c in row if c.tag == _W_TC]
+                for cell_number, cell in enumerate(cells, 1):
+                    where = f"{table}, row {row_number}, cell {cell_number}, "
+                    yield from _located_paragraphs(cell, where)
+        else:  # w:sdt, w:customXml, w:footnote …: same numbering, one level down
+            yield from _located_paragraphs(child, prefix, counters)
+
+
+def _docx_tags(blob: bytes) -> tuple[list[list[LocatedTag]], list[TemplateProblem]]:
+    tpl = _load(blob)
+    groups: list[list[LocatedTag]] = []
+    problems: list[TemplateProblem] = []
+    for story in _stories(tpl.docx):
+        group: list[LocatedTag] = []
+        for location, paragraph in _located_paragraphs(story.root, story.label):
+            merge_split_tags(paragraph, WORD)
+            tags, unclosed = find_tags(paragraph_text(paragraph, WORD), location)
+            group.extend(tags)
+            problems.extend(unclosed)
+        groups.append(group)
+    return groups, problems
+
+
+def inspect_template(
+    template: Template, *, filters: Mapping[str, Callable[..., Any]] | None = None
+) -> TemplateInfo:
+    """What a .docx or .pptx template needs and what is wrong with it, without rendering.
+
+    Split tags are repaired first (in memory), so the report matches what rendering sees.
+    An ``.html``/``.md`` path is read as an HTML/Markdown template.
+
+    :param filters: extra filters the template may use (unknown filters are errors).
+    """
+    if not isinstance(template, bytes | bytearray) and Path(template).suffix.lower() in (
+        ".html",
+        ".htm",
+        ".md",
+        ".markdown",
+    ):
+        from .html import inspect_html
+
+        return inspect_html(Path(template).read_text(encoding="utf-8"), filters=filters)
+    blob = _read(template)
+    if zipfile.is_zipfile(io.BytesIO(blob)):
+        with zipfile.ZipFile(io.BytesIO(blob)) as archive:
+            if "ppt/presentation.xml" in archive.namelist():
+                from .pptx import inspect_pptx
+
+                return inspect_pptx(blob, filters=filters)
+    groups, problems = _docx_tags(blob)
+    return analyse(groups, problems, filters=filters, docxtpl=True)

@@ -37,7 +37,9 @@ def logo_png(width: int = 240, height: int = 80) -> bytes:
         rows.append(bytes(row))
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
 
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return (
@@ -111,14 +113,22 @@ def build(large: bool) -> Document:
     table = doc.add_table(rows=4, cols=5)
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    for cell, text in zip(table.rows[0].cells, ["Item", "Descrição", "Qtd.", "Valor unitário", "Total"], strict=True):
+    for cell, text in zip(
+        table.rows[0].cells, ["Item", "Descrição", "Qtd.", "Valor unitário", "Total"], strict=True
+    ):
         cell.text = ""
         cell.paragraphs[0].add_run(text).bold = True
     table.rows[1].cells[0].text = "{%tr for item in deal.line_items %}"
     cells = table.rows[2].cells
     for cell, text in zip(
         cells,
-        ["{{ loop.index }}", "{{ item.name }}", "{{ item.quantity }}", "{{ item.unit_price|currency }}", "{{ item.total|currency }}"],
+        [
+            "{{ loop.index }}",
+            "{{ item.name }}",
+            "{{ item.quantity }}",
+            "{{ item.unit_price|currency }}",
+            "{{ item.total|currency }}",
+        ],
         strict=True,
     ):
         cell.text = text
@@ -145,12 +155,12 @@ def build(large: bool) -> Document:
         doc,
         "O pagamento será feito em {{ deal.installments }} parcelas mensais e sucessivas de "
         "{{ (deal.amount / deal.installments)|currency }}, vencendo-se a primeira em "
-        "{{ deal.first_due_date|date(\"" + DATE + "\") }}.",
+        '{{ deal.first_due_date|date("' + DATE + '") }}.',
     )
     doc.add_paragraph("{%p else %}")
     clause(
         doc,
-        "O pagamento será feito à vista, em {{ deal.first_due_date|date(\"" + DATE + "\") }}.",
+        'O pagamento será feito à vista, em {{ deal.first_due_date|date("' + DATE + '") }}.',
     )
     doc.add_paragraph("{%p endif %}")
     clause(
@@ -163,7 +173,7 @@ def build(large: bool) -> Document:
     clause(
         doc,
         "O presente contrato vigorará por {{ deal.term_months }} meses, a contar de "
-        "{{ deal.start_date|date(\"" + DATE + "\") }}, podendo ser renovado por acordo entre "
+        '{{ deal.start_date|date("' + DATE + '") }}, podendo ser renovado por acordo entre '
         "as partes, mediante termo aditivo.",
     )
 
@@ -233,13 +243,16 @@ def build(large: bool) -> Document:
         "E, por estarem assim justas e contratadas, as partes assinam o presente instrumento "
         "eletronicamente.",
     )
-    sign = doc.add_paragraph("{{ company.city }}, {{ deal.signed_at|date(\"" + DATE + "\") }}.")
+    sign = doc.add_paragraph('{{ company.city }}, {{ deal.signed_at|date("' + DATE + '") }}.')
     sign.alignment = WD_ALIGN_PARAGRAPH.RIGHT
 
     signatures = doc.add_table(rows=2, cols=2)
     signatures.alignment = WD_TABLE_ALIGNMENT.CENTER
     for col, (who, name) in enumerate(
-        [("CONTRATANTE", "{{ client.representative.name }}"), ("CONTRATADA", "{{ company.representative }}")]
+        [
+            ("CONTRATANTE", "{{ client.representative.name }}"),
+            ("CONTRATADA", "{{ company.representative }}"),
+        ]
     ):
         signatures.rows[0].cells[col].text = "\n______________________________"
         cell = signatures.rows[1].cells[col]
@@ -253,7 +266,9 @@ def main() -> None:
     (HERE / "logo.png").write_bytes(logo_png())
     build(large=False).save(HERE / "contrato-padrao.docx")
     build(large=True).save(HERE / "contrato-grande.docx")
-    print(f"wrote {HERE / 'contrato-padrao.docx'}, {HERE / 'contrato-grande.docx'}, {HERE / 'logo.png'}")
+    print(
+        f"wrote {HERE / 'contrato-padrao.docx'}, {HERE / 'contrato-grande.docx'}, {HERE / 'logo.png'}"
+    )
 
 
 if __name__ == "__main__":

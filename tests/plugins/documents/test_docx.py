@@ -536,6 +536,13 @@ def test_inspect_template_reports_syntax_errors_with_location_and_tag() -> None:
     messages = " ".join(p.message for p in info.errors)
     assert "not closed" in messages and "unknown filter 'moeda'" in messages
     assert "{% endif %}" in messages
+    assert [p.location for p in info.errors] == [  # in document order
+        "paragraph 2",
+        "paragraph 3",
+        "table 1, row 1, cell 2, paragraph 1",
+        "paragraph 4",
+    ]
+    assert "deal.name" in info.variables  # best effort while a block is open
 
 
 def test_rendering_a_template_with_a_syntax_error_names_where_it_is() -> None:

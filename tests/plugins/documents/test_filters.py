@@ -304,3 +304,18 @@ def test_a_filter_given_a_missing_variable_prints_nothing_and_reports_it() -> No
 def test_extra_filters_override_builtins() -> None:
     env = make_environment({"currency": lambda v: f"<{v}>", "shout": lambda v: f"{v}!"})
     assert env.from_string("{{ 1 | currency }} {{ 'oi' | shout }}").render() == "<1> oi!"
+
+
+def test_the_public_names_resolve_and_filters_load_without_the_office_libraries() -> None:
+    import subprocess
+    import sys
+
+    import docg_documents.templating as templating
+
+    assert all(getattr(templating, name) is not None for name in templating.__all__)
+    code = (
+        "import sys, docg_documents.templating.filters; "
+        "assert not {'docx', 'pptx', 'docxtpl'} & set(sys.modules), sorted(sys.modules)"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert run.returncode == 0, run.stderr

@@ -207,5 +207,5 @@ async def test_image_urls_on_private_addresses_are_refused(
     path = tmp_path / "img.docx"
     doc.save(path)
     data = {"logo": {"image": "http://169.254.169.254/latest/meta-data", "width_mm": 30}}
-    with pytest.raises(StepError, match="169.254.169.254"):
+    with pytest.raises(StepError, match=r"169\.254\.169\.254"):
         await generate(storage, template=str(path), data=data)

@@ -12,7 +12,6 @@ import io
 import os
 import re
 import signal
-import stat
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -136,7 +135,7 @@ def worker_pids(converter: PdfConverter) -> tuple[set[int], set[int]]:
     pids: set[int] = set()
     groups: set[int] = set()
     for status in converter.status():
-        pids.update(p for p in (status.server_pid, status.office_pid) if p)
+        pids.update(p for p in (status.supervisor_pid, status.server_pid, status.office_pid) if p)
         if status.process_group:
             groups.add(status.process_group)
     return pids, groups
@@ -147,6 +146,24 @@ async def until(condition: object, seconds: float = 10.0) -> None:
     while not condition():  # type: ignore[operator]
         assert time.monotonic() < deadline, "condition not reached in time"
         await asyncio.sleep(0.01)
+
+
+def office_files(pids: set[int]) -> list[str]:
+    """The user profiles and UNO pipe sockets named on these processes' command lines."""
+    files = []
+    for pid in pids:
+        args = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
+        for arg in args:
+            if arg.startswith("-env:UserInstallation=file://"):
+                files.append(arg.split("file://", 1)[1])
+            if arg.startswith("--accept=pipe,name="):
+                name = arg.split("name=", 1)[1].split(";")[0]
+                files.append(f"/tmp/OSL_PIPE_{os.getuid()}_{name}")
+    return files
+
+
+def existing(paths: list[str]) -> list[str]:
+    return [p for p in paths if os.path.lexists(p)]
 
 
 def busy(converter: PdfConverter) -> bool:
@@ -295,6 +312,30 @@ async def test_empty_input_and_unknown_formats_are_refused_up_front(
     await pool.close()
 
 
+async def test_missing_libreoffice_is_a_clear_non_retryable_error(tmp_path: Path) -> None:
+    pool = PdfConverter(1, soffice=str(tmp_path / "no-such-soffice"))
+
+    with pytest.raises(PdfConversionError, match="LibreOffice was not found") as caught:
+        await pool.convert(b"x", input_format="docx")
+
+    assert caught.value.code == "pdf_unavailable" and not caught.value.retryable
+    await pool.close()
+
+
+@soffice
+async def test_a_python_without_uno_is_refused_with_what_to_install(tmp_path: Path) -> None:
+    python = tmp_path / "python"
+    python.write_text("#!/bin/sh\nexit 1\n")  # `python -c "import uno"` fails
+    python.chmod(0o755)
+    pool = PdfConverter(1, python=str(python))
+
+    with pytest.raises(PdfConversionError, match="python3-uno") as caught:
+        await pool.start()
+
+    assert caught.value.code == "pdf_unavailable" and pool.status()[0].office_pid is None
+    await pool.close()
+
+
 # -- faults ------------------------------------------------------------------------------
 
 
@@ -318,7 +359,7 @@ async def test_worker_killed_mid_job_is_replaced_and_the_job_retried(
     assert new.office_pid not in (None, old.office_pid) and new.generation == 2
     stats = one_worker.stats()
     assert (stats.retries, stats.replaced) == (1, 1)
-    assert_gone({old.office_pid, old.server_pid}, {old.server_pid})
+    assert_gone({old.office_pid, old.server_pid}, {old.supervisor_pid})
 
 
 @soffice
@@ -338,7 +379,7 @@ async def test_hung_worker_hits_the_timeout_is_replaced_and_the_job_retried(
     [new] = one_worker.status()
     assert new.office_pid != old.office_pid
     assert (one_worker.stats().retries, one_worker.stats().replaced) == (1, 1)
-    assert_gone({old.office_pid, old.server_pid}, {old.server_pid})
+    assert_gone({old.office_pid, old.server_pid}, {old.supervisor_pid})
 
 
 @soffice
@@ -347,7 +388,9 @@ async def test_worker_is_recycled_after_max_jobs(one_worker: PdfConverter) -> No
     [first] = one_worker.status()
     for _ in range(2):
         await one_worker.convert(order_form_docx(), input_format="docx")
-    await until(lambda: one_worker.status()[0].generation == 2 and one_worker.status()[0].office_pid)
+    await until(
+        lambda: one_worker.status()[0].generation == 2 and one_worker.status()[0].office_pid
+    )
 
     result = await one_worker.convert(order_form_docx(), input_format="docx")
 
@@ -356,8 +399,8 @@ async def test_worker_is_recycled_after_max_jobs(one_worker: PdfConverter) -> No
     assert now.office_pid != first.office_pid and now.server_pid != first.server_pid
     assert now.jobs == 1 and one_worker.stats().recycled == 1
     assert one_worker.stats().retries == 0
-    assert first.office_pid and first.server_pid
-    assert_gone({first.office_pid, first.server_pid}, {first.server_pid})
+    assert first.office_pid and first.server_pid and first.supervisor_pid
+    assert_gone({first.office_pid, first.server_pid}, {first.supervisor_pid})
 
 
 @soffice
@@ -385,21 +428,14 @@ async def test_close_leaves_no_process_and_no_file() -> None:
     pool = PdfConverter(2)
     await pool.convert(order_form_docx(), input_format="docx")  # starts lazily
     pids, groups = worker_pids(pool)
-    assert len(pids) == 4 and len(groups) == 2
-    files = []
-    for pid in pids:
-        args = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
-        files += [a.split("=", 1)[1] for a in args if a.startswith("-env:UserInstallation=")]
-        files += [f"/tmp/OSL_PIPE_{os.getuid()}_{a.split('name=')[1].split(';')[0]}"
-                  for a in args if a.startswith("--accept=pipe")]
-    assert len(files) == 4
-    assert all(stat.S_ISSOCK(os.stat(f).st_mode) for f in files if f.startswith("/tmp/OSL"))
+    assert len(pids) == 6 and len(groups) == 2  # supervisor, UNO server, soffice.bin each
+    files = office_files(pids)
+    assert len(files) == 4 and existing(files) == files  # 2 profiles, 2 pipe sockets
 
     await pool.close()
 
     assert_gone(pids, groups)
-    for f in files:
-        assert not os.path.exists(f.removeprefix("file://"))
+    assert existing(files) == []
     with pytest.raises(PdfConversionError, match="closed"):
         await pool.convert(order_form_docx(), input_format="docx")
 

@@ -12,5 +12,7 @@ from .actions.merge_pdfs import MergePdfs
 class DocumentsApp(BaseApp):
     key = "documents"
     name = "Documents"
-    description = "Fill Word, PowerPoint, HTML and Markdown templates with data; convert and merge PDFs."
+    description = (
+        "Fill Word, PowerPoint, HTML and Markdown templates with data; convert and merge PDFs."
+    )
     actions = (GenerateDocument, ConvertToPdf, MergePdfs)

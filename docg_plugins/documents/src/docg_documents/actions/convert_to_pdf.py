@@ -15,10 +15,10 @@ from ..common.files import (
     safe_file_name,
     store_output,
 )
-from ..pdf import get_converter
+from ..pdf import SUPPORTED_FORMATS, get_converter
 from .generate_document import NAMESPACE
 
-CONVERTIBLE = ("docx", "doc", "odt", "rtf", "pptx", "ppt", "odp", "xlsx", "xls", "ods", "html", "htm", "txt")
+CONVERTIBLE = sorted(SUPPORTED_FORMATS)
 
 
 class ConvertToPdf(BaseAction):

@@ -1,4 +1,4 @@
-"""``documents`` / ``generate-document``: a template filled with data, as .docx/.pptx/.html and PDF."""
+"""``documents`` / ``generate-document``: a template filled with data, saved and/or as PDF."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from docg_core.apps import ActionArgument, ActionResult, ArgumentType, BaseActio
 from docg_core.context import ExecutionContext
 from docg_core.errors import StepError
 
-from ..common.images import fetch_images
 from ..common.files import (
     LoadedFile,
     data_fingerprint,
@@ -22,6 +21,7 @@ from ..common.files import (
     safe_file_name,
     store_output,
 )
+from ..common.images import fetch_images
 from ..pdf import get_converter
 from ..templating import RenderResult, render_docx, render_html, render_pptx
 
@@ -99,7 +99,9 @@ class GenerateDocument(BaseAction):
 
         data = p["data"]
         if not isinstance(data, Mapping):
-            raise StepError(f"data: expected an object of template variables, got {type(data).__name__}")
+            raise StepError(
+                f"data: expected an object of template variables, got {type(data).__name__}"
+            )
         formats = set(p.get("formats") or ["source", "pdf"])
         template = await load_file(ctx, file_reference(p["template"], "template"), "template")
         kind = TEMPLATE_KINDS.get(template.extension)
@@ -141,7 +143,10 @@ class GenerateDocument(BaseAction):
             )
             key, digest = await store_output(ctx, document_id, "pdf", converted.pdf)
             result.update(
-                pdf_key=key, sha256=digest, pages=converted.pages, pdf_name=safe_file_name(name, "pdf")
+                pdf_key=key,
+                sha256=digest,
+                pages=converted.pages,
+                pdf_name=safe_file_name(name, "pdf"),
             )
         main_key = result["pdf_key"] or result["file_key"]
         if main_key is None:
@@ -176,7 +181,9 @@ def _render(
     if kind == "pptx":
         return render_pptx(template.data, data, filters=filters, strict=strict)
     text = template.data.decode("utf-8-sig")
-    return render_html(text, data, filters=filters, strict=strict, markdown=kind == "markdown")
+    return render_html(
+        text, data, filters=filters, strict=strict, markdown=kind == "markdown", images=images
+    )
 
 
 async def _outputs_exist(ctx: ExecutionContext, previous: Mapping[str, Any]) -> bool:

@@ -62,14 +62,21 @@ async def load_file(ctx: ExecutionContext, ref: str, argument: str) -> LoadedFil
         data: bytes = await storage.get(ref)
         return LoadedFile(data, PurePosixPath(ref).name, ref, hashlib.sha256(data).hexdigest())
     if local_files_allowed(ctx):
-        path = Path(ref).expanduser()
-        if await asyncio.to_thread(path.is_file):
-            data = await asyncio.to_thread(path.read_bytes)
-            return LoadedFile(data, path.name, str(path.resolve()), hashlib.sha256(data).hexdigest())
+        found = await asyncio.to_thread(_read_local, ref)
+        if found is not None:
+            return found
         where = "in storage or on disk"
     else:
         where = "in storage"
     raise StepError(f"{argument}: file {ref!r} not found {where}", code="file_not_found")
+
+
+def _read_local(ref: str) -> LoadedFile | None:
+    path = Path(ref).expanduser()
+    if not path.is_file():
+        return None
+    data = path.read_bytes()
+    return LoadedFile(data, path.name, str(path.resolve()), hashlib.sha256(data).hexdigest())
 
 
 def _looks_like_key(ref: str) -> bool:

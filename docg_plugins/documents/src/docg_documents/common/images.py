@@ -11,7 +11,7 @@ from docg_core.builtin.http import check_url
 from docg_core.context import ExecutionContext
 from docg_core.errors import StepError
 
-from ..templating._model import as_image
+from ..templating import as_image
 from .files import load_file
 
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
@@ -19,7 +19,10 @@ MAX_IMAGE_BYTES = 10 * 1024 * 1024
 
 def image_references(value: Any) -> Iterator[str]:
     """Every image reference (storage key, path or URL) in the data, depth first."""
-    image = as_image(value)
+    try:
+        image = as_image(value)
+    except ValueError:
+        return  # a malformed image value: rendering reports it with its place in the template
     if image is not None:
         if isinstance(image.data, str):
             yield image.data

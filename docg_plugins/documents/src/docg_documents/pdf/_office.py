@@ -13,11 +13,8 @@ from pathlib import Path
 
 from ._errors import PdfConversionError
 
-# soffice.bin asks to be started again after it first creates a user profile (oosplash, the
-# launcher behind the `soffice` script, normally does that for it).
-RESTART_EXIT_CODE = 81
-
 SERVER_SCRIPT = Path(__file__).with_name("_uno_server.py")
+SUPERVISOR_SCRIPT = Path(__file__).with_name("_supervisor.py")
 
 _WELL_KNOWN_SOFFICE = (
     "/usr/lib/libreoffice/program/soffice",
@@ -57,10 +54,11 @@ def require_soffice(soffice: str | None = None) -> str:
 
 
 def office_binary(soffice: str) -> str:
-    """``soffice.bin`` next to the launcher, run directly so that it is our own child.
+    """``soffice.bin`` next to the launcher, run directly under the worker's supervisor.
 
-    The ``soffice`` launcher (a shell script, then oosplash) would put soffice.bin one
-    generation further away, where a kill leaves it to an init process that may never reap it.
+    The ``soffice`` launcher (a shell script, then oosplash) adds a process that does nothing
+    for us; its one duty, starting soffice.bin again after it creates a profile, is the
+    supervisor's.
     """
     program = Path(os.path.realpath(soffice)).parent
     binary = program / "soffice.bin"
@@ -93,19 +91,26 @@ def office_env(tmp_dir: Path) -> dict[str, str]:
     return env
 
 
-def remove_office_pipes(profile_url: str, pipe_name: str | None = None) -> None:
-    """Delete the socket files a killed office leaves in /tmp (it removes them only on a clean
-    exit): the UNO pipe we named, and its single-instance pipe, named after an MD5 of the
-    profile URL (UTF-16LE, each byte in hex without padding)."""
+def office_pipe_paths(profile_url: str, pipe_name: str | None = None) -> list[str]:
+    """The socket files an office leaves in /tmp when it is killed (it removes them only on a
+    clean exit): the UNO pipe we named, and its single-instance pipe, named after an MD5 of
+    the profile URL (UTF-16LE, each byte in hex without padding)."""
     digest = hashlib.md5(profile_url.encode("utf-16-le"), usedforsecurity=False).digest()
     names = [f"SingleOfficeIPC_{''.join(format(b, 'x') for b in digest)}"]
     if pipe_name:
         names.append(pipe_name)
     uid = os.getuid()
-    for directory in ("/tmp", "/var/tmp"):  # noqa: S108 - where LibreOffice puts them
-        for name in names:
-            with contextlib.suppress(FileNotFoundError, PermissionError):
-                os.unlink(f"{directory}/OSL_PIPE_{uid}_{name}")
+    return [
+        f"{directory}/OSL_PIPE_{uid}_{name}"
+        for directory in ("/tmp", "/var/tmp")  # noqa: S108 - where LibreOffice puts them
+        for name in names
+    ]
+
+
+def remove_office_pipes(profile_url: str, pipe_name: str | None = None) -> None:
+    for path in office_pipe_paths(profile_url, pipe_name):
+        with contextlib.suppress(FileNotFoundError, PermissionError):
+            os.unlink(path)
 
 
 async def find_python(soffice_binary: str, python: str | None = None) -> str:

@@ -7,24 +7,14 @@ run, a one-off script). About 1.3-1.8 s per document, nearly all of it LibreOffi
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
-import signal
 import tempfile
 from pathlib import Path
 
 from ._errors import PdfInputError, PdfTimeoutError
 from ._formats import input_format as lookup_format
-from ._office import (
-    RESTART_EXIT_CODE,
-    office_args,
-    office_binary,
-    office_env,
-    remove_office_pipes,
-    require_soffice,
-    tail,
-)
+from ._office import office_args, office_binary, remove_office_pipes, require_soffice, tail
 from ._result import PdfResult, checked_pdf
+from ._worker import start_supervisor, stop_supervisor
 
 _TIMEOUT = 120.0
 _PDF_A = '{"SelectPdfVersion":{"type":"long","value":"2"}}'
@@ -45,7 +35,9 @@ async def convert_once(
     :param soffice: the LibreOffice launcher; default ``soffice`` on PATH.
 
     Killed after two minutes (PdfTimeoutError); to stop it sooner, cancel the call or wrap it
-    in ``asyncio.timeout`` — the process is killed and reaped either way.
+    in ``asyncio.timeout`` — the process is killed and reaped either way. It runs under the
+    same supervisor as the pool's workers (see ``_supervisor``), which reaps what LibreOffice
+    leaves behind.
     """
     fmt = lookup_format(input_format)
     if not data:
@@ -62,20 +54,24 @@ async def convert_once(
         args = office_args(profile_url, "--convert-to", convert_to, "--outdir", str(root / "out"))
         if fmt.import_filter:
             args.append(f"--infilter={fmt.import_filter}")
-        args.append(str(source))
         log = root / "soffice.log"
+        process = await start_supervisor(
+            {"office": [binary, *args, str(source)]},
+            log=log,
+            cwd=root,
+            tmp=root / "tmp",
+            pipes=False,
+        )
         try:
             async with asyncio.timeout(_TIMEOUT):
-                # A fresh profile makes soffice.bin ask for one restart (oosplash's job).
-                for _ in range(3):
-                    if await _run(binary, args, log, root) != RESTART_EXIT_CODE:
-                        break
+                await process.wait()
         except TimeoutError:
             raise PdfTimeoutError(
                 f"LibreOffice did not convert the .{fmt.extension} document within {_TIMEOUT:g} s",
                 code="pdf_timeout",
             ) from None
         finally:
+            await stop_supervisor(process)  # at once if it has exited
             remove_office_pipes(profile_url)
         target = root / "out" / "input.pdf"
         if not target.exists():
@@ -85,24 +81,3 @@ async def convert_once(
                 code="pdf_input_invalid",
             )
         return checked_pdf(target.read_bytes(), fmt.extension)
-
-
-async def _run(binary: str, args: list[str], log: Path, root: Path) -> int:
-    with log.open("ab") as out:
-        process = await asyncio.create_subprocess_exec(
-            binary,
-            *args,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=out,
-            stderr=out,
-            process_group=0,
-            cwd=root,
-            env=office_env(root / "tmp"),
-        )
-    try:
-        return await process.wait()
-    finally:
-        if process.returncode is None:  # timed out or cancelled
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            await process.wait()

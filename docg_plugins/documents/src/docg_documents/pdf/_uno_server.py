@@ -1,10 +1,10 @@
 """One PDF worker's UNO side: runs under the Python that has LibreOffice's ``uno`` module.
 
-The pool (:mod:`docg_documents.pdf.pool`) starts this script with that interpreter (Debian's
-``/usr/bin/python3``) and, in the same process group, a ``soffice.bin`` listening on a private
-UNO pipe. This script connects to that office, then answers conversion requests read from its
-stdin, writing the replies to its stdout. No TCP port is opened: the office is reachable only
-through its pipe, and this script only through the pool's pipes.
+The worker's supervisor (:mod:`._supervisor`) starts this script with that interpreter
+(Debian's ``/usr/bin/python3``), next to a ``soffice.bin`` listening on a private UNO pipe.
+This script connects to that office, then answers conversion requests read from its stdin (the
+pool's pipe), writing the replies to its stdout. No TCP port is opened: the office is reachable
+only through its pipe, and this script only through the pool's pipes.
 
 Frames, both directions: a 4-byte big-endian length, a JSON header of that length, then
 ``header["size"]`` bytes of payload (the input document, or the PDF).
@@ -16,8 +16,8 @@ Requests: ``{"op": "convert", "extension": "docx", "filter": "MS Word 2007 XML" 
 ``{"ok": true, "event": "ready"}``.
 
 When the office dies it exits with status 3; the pool sees the end of stdout and replaces the
-worker. At the end of its input, or when its parent dies, it kills its process group (the
-office included) so that nothing outlives the pool.
+worker. It also exits at the end of its input, or when its parent (the supervisor) is gone; the
+supervisor then kills and reaps the office.
 
 Standard library and ``uno`` only: this file must not import anything from DocG.
 """
@@ -28,7 +28,6 @@ import argparse
 import contextlib
 import json
 import os
-import signal
 import struct
 import sys
 import threading
@@ -196,16 +195,11 @@ def _why(error: Any) -> str:
     return str(getattr(error, "Message", "") or type(error).__name__)
 
 
-def _kill_group() -> None:
-    """Take the office down with this process: nothing may outlive the pool."""
-    os.killpg(0, signal.SIGKILL)
-
-
 def _watch_parent(parent: int) -> None:
-    # Our parent is the pool. If it dies without closing us (SIGKILL, OOM), we are reparented.
+    # Exit even while the main thread is stuck in a call into a hung office.
     while os.getppid() == parent:
         time.sleep(0.5)
-    _kill_group()
+    os._exit(4)
 
 
 def main() -> int:
@@ -246,7 +240,6 @@ def main() -> int:
             write_frame(replies, {"ok": True}, result)
         else:
             write_frame(replies, result)
-    _kill_group()
     return 0
 
 

@@ -1,9 +1,16 @@
-"""One warm converter: a soffice.bin and the UNO server script that drives it.
+"""One warm converter: a supervisor process, and under it soffice.bin and the UNO server.
 
-Both are children of this process, in one process group of their own (led by the server), so
-a kill reaches both and this process reaps both: nothing is left to an init process that might
-never reap it. Each generation gets a fresh directory holding its LibreOffice user profile,
-its working files and its log, removed when it stops.
+::
+
+    this process ── supervisor (own process group, child subreaper; see ._supervisor)
+                     ├── UNO server script  ◀── stdin/stdout: the pool's requests and replies
+                     └── soffice.bin        ◀── UNO pipe from the server
+                          └── helpers LibreOffice starts (gpg…), reaped by the supervisor
+
+Stopping sends SIGTERM to the supervisor, which kills and reaps everything under it, then
+exits; this process reaps the supervisor. If the supervisor does not exit in time, the whole
+process group is killed. Each generation has a fresh directory — LibreOffice user profile,
+working files, log — deleted when it stops.
 """
 
 from __future__ import annotations
@@ -16,22 +23,24 @@ import secrets
 import shutil
 import signal
 import struct
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from ._office import (
-    RESTART_EXIT_CODE,
     SERVER_SCRIPT,
+    SUPERVISOR_SCRIPT,
     office_args,
     office_env,
+    office_pipe_paths,
     remove_office_pipes,
     tail,
 )
 
 _LENGTH = struct.Struct("!I")
 _MAX_HEADER = 1 << 20
-_OFFICE_RESTARTS = 3
+_STOP_GRACE = 6.0  # the supervisor's own teardown takes at most 5 s
 _REAP_TIMEOUT = 10.0
 
 Reply = tuple[dict[str, Any], bytes]
@@ -53,14 +62,13 @@ class OfficeWorker:
         self.base_dir = base_dir
         self.soffice_binary = soffice_binary
         self.python = python
-        self.server: asyncio.subprocess.Process | None = None
-        self.office: asyncio.subprocess.Process | None = None
+        self.supervisor: asyncio.subprocess.Process | None = None
+        self.server_pid: int | None = None
+        self.office_pid: int | None = None
         self.dir: Path | None = None
         self.pipe = f"docg-pdf-{secrets.token_hex(8)}"
         self.jobs = 0
         self._log_tail = ""
-
-    # -- lifecycle ----------------------------------------------------------------------
 
     @property
     def profile_url(self) -> str:
@@ -74,40 +82,58 @@ class OfficeWorker:
 
     @property
     def alive(self) -> bool:
-        return all(p is not None and p.returncode is None for p in (self.server, self.office))
+        return self.supervisor is not None and self.supervisor.returncode is None
 
     @property
     def process_group(self) -> int | None:
-        return self.server.pid if self.server is not None else None
+        return self.supervisor.pid if self.supervisor is not None else None
+
+    # -- lifecycle ----------------------------------------------------------------------
 
     async def start(self, seconds: float) -> None:
-        """Start both processes; return once the server is connected to the office."""
+        """Start the processes; return once the server is connected to the office."""
         self.dir = Path(tempfile.mkdtemp(prefix=f"{self.name}-", dir=self.base_dir))
-        for sub in ("work", "tmp"):
-            (self.dir / sub).mkdir()
+        work, tmp = self.dir / "work", self.dir / "tmp"
+        work.mkdir()
+        tmp.mkdir()
+        spec = {
+            "office": [
+                self.soffice_binary,
+                *office_args(self.profile_url, f"--accept=pipe,name={self.pipe};urp;"),
+            ],
+            "server": [
+                self.python,
+                "-I",
+                str(SERVER_SCRIPT),
+                "--pipe",
+                self.pipe,
+                "--workdir",
+                str(work),
+                "--connect-timeout",
+                str(seconds),
+            ],
+            "pids_file": str(self.dir / "pids.json"),
+            # What the pool would delete, for the supervisor to delete if the pool dies.
+            "orphan_cleanup": {
+                "tree": str(self.dir),
+                "empty_dir": str(self.base_dir),
+                "files": office_pipe_paths(self.profile_url, self.pipe),
+            },
+        }
         try:
             async with asyncio.timeout(seconds):
-                with self.log_path.open("ab") as log:
-                    self.server = await asyncio.create_subprocess_exec(
-                        self.python,
-                        "-I",
-                        str(SERVER_SCRIPT),
-                        "--pipe",
-                        self.pipe,
-                        "--workdir",
-                        str(self.dir / "work"),
-                        "--connect-timeout",
-                        str(seconds),
-                        stdin=asyncio.subprocess.PIPE,
-                        stdout=asyncio.subprocess.PIPE,
-                        stderr=log,
-                        process_group=0,
-                        cwd=self.dir / "work",
-                    )
-                await self._spawn_office()
-                header, _ = await self._until_ready()
+                self.supervisor = await start_supervisor(
+                    spec, log=self.log_path, cwd=work, tmp=tmp, pipes=True
+                )
+                assert self.supervisor.stdout is not None
+                try:
+                    header, _ = await _read_frame(self.supervisor.stdout)
+                except (asyncio.IncompleteReadError, ConnectionError, ValueError):
+                    raise WorkerFailed("the worker exited while starting") from None
             if not header.get("ok"):
                 raise WorkerFailed(str(header.get("message", "the worker did not start")))
+            pids = json.loads((self.dir / "pids.json").read_text())
+            self.server_pid, self.office_pid = pids["server"], pids["office"]
         except TimeoutError:
             await self.stop()
             raise WorkerHung(
@@ -116,66 +142,17 @@ class OfficeWorker:
         except WorkerFailed as e:
             await self.stop()
             raise WorkerFailed(self._failure(str(e))) from None
+        except OSError as e:  # could not run the supervisor, or it wrote no pids
+            await self.stop()
+            raise WorkerFailed(self._failure(f"the worker did not start: {e}")) from None
         except BaseException:
             await self.stop()
             raise
 
-    async def _spawn_office(self) -> None:
-        assert self.server is not None and self.dir is not None
-        with self.log_path.open("ab") as log:
-            self.office = await asyncio.create_subprocess_exec(
-                self.soffice_binary,
-                *office_args(self.profile_url, f"--accept=pipe,name={self.pipe};urp;"),
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=log,
-                stderr=log,
-                process_group=self.server.pid,
-                cwd=self.dir / "work",
-                env=office_env(self.dir / "tmp"),
-            )
-
-    async def _until_ready(self) -> Reply:
-        """The server's first frame, starting the office again if it asks for a restart."""
-        assert self.server is not None and self.server.stdout is not None
-        ready = asyncio.ensure_future(_read_frame(self.server.stdout))
-        try:
-            for _ in range(_OFFICE_RESTARTS + 1):
-                assert self.office is not None
-                exited = asyncio.ensure_future(self.office.wait())
-                await asyncio.wait((ready, exited), return_when=asyncio.FIRST_COMPLETED)
-                exited.cancel()
-                if ready.done():
-                    try:
-                        return ready.result()
-                    except (asyncio.IncompleteReadError, ConnectionError, ValueError):
-                        raise WorkerFailed("the worker exited while starting") from None
-                if self.office.returncode != RESTART_EXIT_CODE:
-                    raise WorkerFailed(
-                        f"LibreOffice exited with status {self.office.returncode} while starting"
-                    )
-                await self._spawn_office()
-            raise WorkerFailed("LibreOffice kept asking to be restarted")
-        finally:
-            ready.cancel()
-
     async def stop(self) -> None:
-        """Kill both processes (whole group), reap them, delete every file they used."""
-        processes = [p for p in (self.server, self.office) if p is not None]
-        if self.server is not None and any(p.returncode is None for p in processes):
-            # The group outlives its leader while the office is in it, and its id cannot be
-            # reused before then, so this never reaches anyone else's processes.
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self.server.pid, signal.SIGKILL)
-        for process in processes:
-            if process.returncode is None:
-                with contextlib.suppress(ProcessLookupError):
-                    process.kill()
-        if self.server is not None and self.server.stdin is not None:
-            self.server.stdin.close()
-        for process in processes:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(_REAP_TIMEOUT):
-                    await process.wait()
+        """Stop every process of the worker, reap them, delete every file they used."""
+        if self.supervisor is not None:
+            await stop_supervisor(self.supervisor)
         if self.dir is not None and self.dir.exists():
             self._log_tail = tail(self.log_path)
             remove_office_pipes(self.profile_url, self.pipe)
@@ -184,33 +161,75 @@ class OfficeWorker:
     # -- requests -----------------------------------------------------------------------
 
     async def request(self, header: dict[str, Any], payload: bytes, seconds: float) -> Reply:
-        """Send one request and wait for its reply; WorkerFailed / WorkerHung if there is none."""
-        server = self.server
-        assert server is not None and server.stdin is not None and server.stdout is not None
+        """Send one request, wait for its reply; WorkerFailed / WorkerHung if none comes."""
+        process = self.supervisor
+        assert process is not None and process.stdin is not None and process.stdout is not None
         body = json.dumps({**header, "size": len(payload)}).encode()
         try:
             async with asyncio.timeout(seconds):
-                server.stdin.write(_LENGTH.pack(len(body)) + body + payload)
-                await server.stdin.drain()
-                return await _read_frame(server.stdout)
+                process.stdin.write(_LENGTH.pack(len(body)) + body + payload)
+                await process.stdin.drain()
+                return await _read_frame(process.stdout)
         except TimeoutError:
             raise WorkerHung(f"no answer within {seconds:g} s") from None
         except (asyncio.IncompleteReadError, ConnectionError, ValueError) as e:
             raise WorkerFailed(f"the worker died ({type(e).__name__})") from None
 
     def describe(self) -> str:
-        """Exit statuses and the end of the log, once the processes are stopped."""
+        """Exit status and the end of the log, once the worker is stopped."""
         return self._failure("")
 
     def _failure(self, what: str) -> str:
         parts = [what] if what else []
-        for label, process in (("server", self.server), ("soffice", self.office)):
-            if process is not None and process.returncode is not None:
-                parts.append(f"{label} exit status {process.returncode}")
+        if self.supervisor is not None and self.supervisor.returncode is not None:
+            parts.append(f"supervisor exit status {self.supervisor.returncode}")
         log = tail(self.log_path) if self.dir is not None and self.dir.exists() else self._log_tail
         if log:
             parts.append(f"log: {log}")
         return "; ".join(parts)
+
+
+async def start_supervisor(
+    spec: dict[str, Any], *, log: Path, cwd: Path, tmp: Path, pipes: bool
+) -> asyncio.subprocess.Process:
+    """Start a supervisor (in a new process group) for the processes ``spec`` describes."""
+    with log.open("ab") as out:
+        return await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-I",
+            "-S",
+            str(SUPERVISOR_SCRIPT),
+            json.dumps(spec),
+            stdin=asyncio.subprocess.PIPE if pipes else asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE if pipes else out,
+            stderr=out,
+            process_group=0,
+            cwd=cwd,
+            env=office_env(tmp),
+        )
+
+
+async def stop_supervisor(process: asyncio.subprocess.Process) -> None:
+    """SIGTERM, so that it kills and reaps everything under it; then reap it.
+
+    If it does not exit in time (stopped, hung) or was itself killed by a signal (so could not
+    clean up), its whole process group is killed. The group id cannot be reused while any
+    member lives, so that reaches only our processes.
+    """
+    if process.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            process.send_signal(signal.SIGTERM)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(_STOP_GRACE):
+                await process.wait()
+    if process.returncode is None or process.returncode < 0:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
+    if process.stdin is not None:
+        process.stdin.close()
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(_REAP_TIMEOUT):
+            await process.wait()
 
 
 async def _read_frame(reader: asyncio.StreamReader) -> Reply:

@@ -100,7 +100,9 @@ class WorkerStatus:
     """A snapshot of one worker slot."""
 
     slot: int
-    #: the UNO server script's process; also the worker's process group id
+    #: the worker's supervisor; also its process group id
+    supervisor_pid: int | None
+    #: the UNO server script
     server_pid: int | None
     #: soffice.bin
     office_pid: int | None
@@ -112,7 +114,7 @@ class WorkerStatus:
 
     @property
     def process_group(self) -> int | None:
-        return self.server_pid
+        return self.supervisor_pid
 
 
 @dataclass(frozen=True)
@@ -317,6 +319,8 @@ class _LoopThread:
     def __init__(self, name: str, close: Callable[[], Coroutine[Any, Any, None]]) -> None:
         self.loop = asyncio.new_event_loop()
         self._close = close
+        self._calls: set[concurrent.futures.Future[Any]] = set()
+        self._calls_lock = threading.Lock()
         self._finished: concurrent.futures.Future[None] = concurrent.futures.Future()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
@@ -331,15 +335,27 @@ class _LoopThread:
                 self.loop.run_until_complete(self.loop.shutdown_asyncgens())
                 self.loop.run_until_complete(self.loop.shutdown_default_executor())
             finally:
-                self.loop.close()
+                with self._calls_lock:
+                    self.loop.close()
+                    # A call that raced with close() was queued but will never run.
+                    for call in self._calls:
+                        if not call.done():
+                            call.set_exception(_closed_error())
+                    self._calls.clear()
                 self._finished.set_result(None)
 
     async def call(self, coroutine: Coroutine[Any, Any, T]) -> T:
-        if self.loop.is_closed():
-            coroutine.close()
-            raise PdfConversionError("this PDF converter is closed", code="pdf_closed")
-        future = asyncio.run_coroutine_threadsafe(coroutine, self.loop)
-        return await asyncio.wrap_future(future)
+        with self._calls_lock:
+            if self.loop.is_closed():
+                coroutine.close()
+                raise _closed_error()
+            future = asyncio.run_coroutine_threadsafe(coroutine, self.loop)
+            self._calls.add(future)
+        try:
+            return await asyncio.wrap_future(future)
+        finally:
+            with self._calls_lock:
+                self._calls.discard(future)
 
     async def stop(self) -> None:
         atexit.unregister(self._stop_at_exit)
@@ -358,6 +374,10 @@ class _LoopThread:
             future.result(_CLOSE_AT_EXIT_TIMEOUT)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._finished.result(_CLOSE_AT_EXIT_TIMEOUT)
+
+
+def _closed_error() -> PdfConversionError:
+    return PdfConversionError("this PDF converter is closed", code="pdf_closed")
 
 
 class _Pool:
@@ -383,7 +403,7 @@ class _Pool:
             self._start_lock = asyncio.Lock()
         async with self._start_lock:
             if self._closed:
-                raise PdfConversionError("this PDF converter is closed", code="pdf_closed")
+                raise _closed_error()
             if self._started:
                 return
             self._soffice_binary = office_binary(require_soffice(self.settings.soffice))
@@ -466,13 +486,12 @@ class _Pool:
         result = []
         for slot in self.slots:
             worker = slot.worker
-            server = worker.server if worker else None
-            office = worker.office if worker else None
             result.append(
                 WorkerStatus(
                     slot=slot.index,
-                    server_pid=server.pid if server else None,
-                    office_pid=office.pid if office else None,
+                    supervisor_pid=worker.process_group if worker else None,
+                    server_pid=worker.server_pid if worker else None,
+                    office_pid=worker.office_pid if worker else None,
                     jobs=worker.jobs if worker else 0,
                     generation=slot.generation,
                     busy=slot.job is not None,
@@ -497,7 +516,7 @@ class _Pool:
             ) from None
         if self._closed:
             job.future.cancel()
-            raise PdfConversionError("this PDF converter is closed", code="pdf_closed")
+            raise _closed_error()
         # Cancelling this call cancels the future; a worker then skips the job.
         return await job.future
 
@@ -525,15 +544,22 @@ class _Pool:
                     job.future.set_result(result)
             finally:
                 slot.job = None
-            worker = slot.worker
-            if worker is None:
-                await self._replace_worker(slot, "its last job failed")
-            elif worker.jobs >= self.settings.max_jobs_per_worker:
-                self.counters.recycled += 1
-                logger.info("recycling PDF worker %s after %s jobs", slot.index, worker.jobs)
-                await self._stop_worker(slot)
-                with contextlib.suppress(WorkerFailed):
-                    await self._start_worker(slot)
+            try:
+                await self._maintain(slot)
+            except Exception:  # never let the slot stop serving; the next job starts one
+                logger.exception("PDF worker %s could not be replaced", slot.index)
+
+    async def _maintain(self, slot: _Slot) -> None:
+        """After a job: replace a worker that was killed, recycle one that did enough."""
+        worker = slot.worker
+        if worker is None:
+            await self._replace_worker(slot, "its last job failed")
+        elif worker.jobs >= self.settings.max_jobs_per_worker:
+            self.counters.recycled += 1
+            logger.info("recycling PDF worker %s after %s jobs", slot.index, worker.jobs)
+            await self._stop_worker(slot)
+            with contextlib.suppress(WorkerFailed):
+                await self._start_worker(slot)
 
     async def _run(self, slot: _Slot, job: _Job) -> PdfResult:
         """Convert on the slot's worker; once more on a fresh worker if that one fails."""

@@ -97,14 +97,19 @@ def analyse(
     *,
     filters: Mapping[str, Callable[..., Any]] | None = None,
     docxtpl: bool = False,
+    order: Sequence[str] = (),
 ) -> TemplateInfo:
-    """Syntax problems, variables, loops and image placeholders of the tag ``groups``."""
+    """Syntax problems, variables, loops and image placeholders of the tag ``groups``.
+
+    ``order`` lists the locations in document order; errors are sorted by it.
+    """
     env = make_environment(filters)
     env.filters.setdefault("image", lambda value, *a, **k: value)
     collector = _Collector(env.filters, env.tests)
     found = list(problems)
     for group in groups:
         lines: list[str] = []
+        expressions: list[tuple[LocatedTag, nodes.Template]] = []
         for tag in group:
             text = docxtpl_to_jinja(tag.text) if docxtpl else tag.text
             if text.startswith("{{"):
@@ -115,11 +120,16 @@ def analyse(
                     text = "{{ '' }}"
                 else:
                     found.extend(_unknown_names(expression, tag, env.filters, env.tests))
+                    expressions.append((tag, expression))
             lines.append(text.replace("\n", " ").replace("\r", " "))
         try:
             tree = env.parse("\n".join(lines))
         except TemplateSyntaxError as exc:
-            found.append(_block_problem(exc, group, lines))
+            found.extend(_block_problems(exc, group, lines))
+            # Best effort: the variables of the expressions, without loop context.
+            for tag, expression in expressions:
+                collector.group = [tag]
+                collector.visit(expression, {})
             continue
         collector.group = group
         collector.visit(tree, {})
@@ -128,7 +138,7 @@ def analyse(
         variables=list(collector.variables),
         loops=list(collector.loops),
         images=list(collector.images),
-        errors=_unique(found),
+        errors=_in_order(_unique(found), order),
     )
 
 
@@ -159,31 +169,37 @@ def _unique(problems: list[TemplateProblem]) -> list[TemplateProblem]:
     return list(dict.fromkeys(problems))
 
 
-def _block_problem(
+def _in_order(problems: list[TemplateProblem], order: Sequence[str]) -> list[TemplateProblem]:
+    rank = {location: index for index, location in enumerate(dict.fromkeys(order))}
+    return sorted(problems, key=lambda p: rank.get(p.location, len(rank)))
+
+
+def _block_problems(
     exc: TemplateSyntaxError, group: Sequence[LocatedTag], lines: Sequence[str]
-) -> TemplateProblem:
+) -> list[TemplateProblem]:
     if "end of template" in _message(exc):
-        opener = _unclosed_block(group, lines)
-        if opener is not None:
-            tag, name = opener
+        problems = []
+        for tag, name in _unclosed_blocks(group, lines):
             prefix = _DOCXTPL_PREFIX.match(tag.text)
-            kind = tag.text[2 : prefix.end() - 1] if prefix else " "
-            kind = kind if kind == " " else f"{kind} "
-            return TemplateProblem(
-                f"{{%{kind}{name} %}} is never closed: add {{%{kind}end{name} %}} after it",
-                tag.location,
-                tag.text,
+            kind = f"{tag.text[2 : prefix.end() - 1]} " if prefix else " "
+            problems.append(
+                TemplateProblem(
+                    f"{{%{kind}{name} %}} is never closed: add {{%{kind}end{name} %}} after it",
+                    tag.location,
+                    tag.text,
+                )
             )
-    index = min(max((exc.lineno or 1) - 1, 0), len(group) - 1) if group else 0
+        if problems:
+            return problems
     if not group:
-        return TemplateProblem(_message(exc), "template", "")
-    tag = group[index]
-    return TemplateProblem(_message(exc), tag.location, tag.text)
+        return [TemplateProblem(_message(exc), "template", "")]
+    tag = group[min(max((exc.lineno or 1) - 1, 0), len(group) - 1)]
+    return [TemplateProblem(_message(exc), tag.location, tag.text)]
 
 
-def _unclosed_block(
+def _unclosed_blocks(
     group: Sequence[LocatedTag], lines: Sequence[str]
-) -> tuple[LocatedTag, str] | None:
+) -> list[tuple[LocatedTag, str]]:
     stack: list[tuple[LocatedTag, str]] = []
     for tag, line in zip(group, lines, strict=True):
         match = re.match(r"\{%-?\s*(\w+)(.*?)-?%\}$", line, re.DOTALL)
@@ -194,7 +210,7 @@ def _unclosed_block(
             stack.append((tag, name))
         elif name.startswith("end") and stack and stack[-1][1] == name[3:]:
             stack.pop()
-    return stack[-1] if stack else None
+    return stack
 
 
 def _bound_names(target: nodes.Node) -> list[str]:

@@ -511,9 +511,8 @@ def _located_paragraphs(
         elif child.tag == _W_TBL:
             counters[1] += 1
             table = f"{prefix}table {counters[1]}"
-            for row_number, row in enumerate(child.iter(_W_TR), 1):
-                if row.getparent() is not child:
-                    continue
+            rows = [r for r in child if r.tag == _W_TR]
+            for row_number, row in enumerate(rows, 1):
                 cells = [c for c in row if c.tag == _W_TC]
                 for cell_number, cell in enumerate(cells, 1):
                     where = f"{table}, row {row_number}, cell {cell_number}, "
@@ -522,19 +521,24 @@ def _located_paragraphs(
             yield from _located_paragraphs(child, prefix, counters)
 
 
-def _docx_tags(blob: bytes) -> tuple[list[list[LocatedTag]], list[TemplateProblem]]:
+def _docx_tags(
+    blob: bytes,
+) -> tuple[list[list[LocatedTag]], list[TemplateProblem], list[str]]:
+    """The tags of each story, the unclosed tags, and every location in document order."""
     tpl = _load(blob)
     groups: list[list[LocatedTag]] = []
     problems: list[TemplateProblem] = []
+    order: list[str] = []
     for story in _stories(tpl.docx):
         group: list[LocatedTag] = []
         for location, paragraph in _located_paragraphs(story.root, story.label):
+            order.append(location)
             merge_split_tags(paragraph, WORD)
             tags, unclosed = find_tags(paragraph_text(paragraph, WORD), location)
             group.extend(tags)
             problems.extend(unclosed)
         groups.append(group)
-    return groups, problems
+    return groups, problems, order
 
 
 def inspect_template(
@@ -563,5 +567,5 @@ def inspect_template(
                 from .pptx import inspect_pptx
 
                 return inspect_pptx(blob, filters=filters)
-    groups, problems = _docx_tags(blob)
-    return analyse(groups, problems, filters=filters, docxtpl=True)
+    groups, problems, order = _docx_tags(blob)
+    return analyse(groups, problems, filters=filters, docxtpl=True, order=order)

@@ -2,7 +2,7 @@
 
 - Sandboxed and immutable (:class:`jinja2.sandbox.ImmutableSandboxedEnvironment`): templates
   cannot reach ``__class__`` and friends, call ``str.format`` unsafely, or change the data
-  (``deal.clear()``). ``**`` and ``*`` are capped so ``9**9**9`` or ``"x" * 10**10`` cannot
+  (``deal.clear()``). ``**`` and ``*`` are capped so ``2 ** 100000`` or ``"x" * 10**10`` cannot
   exhaust the worker; ``range`` is capped by Jinja at 100 000 items.
 - ``deal.items`` means the key ``items`` when ``deal`` has one (CRM records have fields called
   ``items``, ``values``, ``keys``); the dict method is used only when there is no such key.
@@ -38,7 +38,7 @@ from .filters import BUILTIN_FILTERS
 __all__ = ["DocgEnvironment", "MissingVariables", "make_environment"]
 
 _MAX_DEPTH = 64
-_CODE_CACHE_SIZE = 64
+_CODE_CACHE_SIZE = 32  # templates; a Word template's code holds its XML (tens of KB to MBs)
 _MAX_SEQUENCE_PRODUCT = 1_000_000
 _MAX_EXPONENT = 100
 _PLAIN_KEY = re.compile(r"[\w-]+")

@@ -282,4 +282,5 @@ def inspect_html(
             tags.append(tag)
         if problem is not None:
             problems.append(problem)
-    return analyse([tags], problems, filters=filters)
+    lines = [f"line {n}" for n in range(1, template.count("\n") + 2)]
+    return analyse([tags], problems, filters=filters, order=lines)

@@ -281,14 +281,16 @@ def inspect_pptx(
     presentation = _load(_read(template))
     groups: list[list[LocatedTag]] = []
     problems: list[TemplateProblem] = []
+    order: list[str] = []
     for location, body in _frames(presentation):
         group: list[LocatedTag] = []
         for number, paragraph in enumerate((p for p in body if p.tag == _A_P), 1):
             merge_split_tags(paragraph, DRAWING)
             text = paragraph_text(paragraph, DRAWING)
-            tags, unclosed = find_tags(text, f"{location}, paragraph {number}")
+            order.append(f"{location}, paragraph {number}")
+            tags, unclosed = find_tags(text, order[-1])
             group.extend(tags)
             problems.extend(unclosed)
         if group:
             groups.append(group)
-    return analyse(groups, problems, filters=filters)
+    return analyse(groups, problems, filters=filters, order=order)

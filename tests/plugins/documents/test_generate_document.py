@@ -209,3 +209,47 @@ async def test_image_urls_on_private_addresses_are_refused(
     data = {"logo": {"image": "http://169.254.169.254/latest/meta-data", "width_mm": 30}}
     with pytest.raises(StepError, match=r"169\.254\.169\.254"):
         await generate(storage, template=str(path), data=data)
+
+
+def _pdf_text(data: bytes) -> str:
+    from pypdf import PdfReader
+
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+
+
+@pytest.mark.soffice
+async def test_a_pdf_is_produced_with_the_data_in_it(storage: LocalStorage, template: Path) -> None:
+    result = await generate(storage, template=str(template), formats=["docx", "pdf"])
+    data = result.data
+    assert data["pages"] == 1
+    text = _pdf_text(await storage.get(data["pdf_key"]))
+    assert "Contrato de Renovação Acme no valor de R$ 1.234,50" in text
+    assert "Suporte" in text
+    assert data["url"].startswith(f"/files/{data['pdf_key']}?expires=")
+    assert storage.verify_signed_url(
+        data["pdf_key"], *(part.split("=")[1] for part in data["url"].split("?")[1].split("&"))
+    )
+    assert data["file_key"] is not None
+
+
+@pytest.mark.soffice
+async def test_convert_and_merge_pdfs(storage: LocalStorage, template: Path) -> None:
+    from docg_documents.actions.convert_to_pdf import ConvertToPdf
+    from docg_documents.actions.merge_pdfs import MergePdfs
+
+    first = await generate(storage, template=str(template), formats=["docx"], execution_id="a")
+    pdf = await run_action(APP, ConvertToPdf, {"file": first.data}, storage=storage)
+    assert pdf.data["pages"] == 1
+    merged = await run_action(
+        APP, MergePdfs, {"files": [pdf.data, pdf.data["pdf_key"]]}, storage=storage
+    )
+    assert merged.data["pages"] == 2
+    assert _pdf_text(await storage.get(merged.data["pdf_key"])).count("Renovação Acme") == 2
+
+
+async def test_merging_something_that_is_not_a_pdf_names_it(storage: LocalStorage) -> None:
+    from docg_documents.actions.merge_pdfs import MergePdfs
+
+    await storage.put("docg/local/x.pdf", b"not a pdf")
+    with pytest.raises(StepError, match=r"files\[0\]: 'x.pdf' is not a readable PDF"):
+        await run_action(APP, MergePdfs, {"files": ["docg/local/x.pdf"]}, storage=storage)

@@ -6,12 +6,15 @@ Registered through the ``docg.apps`` entry point (``documents = "docg_documents"
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from docg_core import hookimpl
 from docg_core.apps import BaseApp
 
-__all__ = ["docg_apps", "docg_template_filters"]
+if TYPE_CHECKING:
+    import typer
+
+__all__ = ["docg_apps", "docg_register_commands", "docg_template_filters"]
 
 
 @hookimpl
@@ -26,3 +29,10 @@ def docg_template_filters() -> dict[str, Callable[..., Any]]:
     from .templating.filters import BUILTIN_FILTERS
 
     return dict(BUILTIN_FILTERS)
+
+
+@hookimpl
+def docg_register_commands(cli: typer.Typer) -> None:
+    from .cli import template_cli
+
+    cli.add_typer(template_cli)

@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
-
 from docg_core.apps import ActionArgument, ActionResult, ArgumentType, BaseAction
 from docg_core.context import ExecutionContext
 from docg_core.errors import StepError
 
-from ..common.files import (
-    file_reference,
-    load_file,
-    require_storage,
-    safe_file_name,
-    store_output,
-)
+from ..common.files import file_reference, load_file, pdf_result
 from ..pdf import SUPPORTED_FORMATS, get_converter
-from .generate_document import NAMESPACE
 
 CONVERTIBLE = sorted(SUPPORTED_FORMATS)
 
@@ -48,16 +39,7 @@ class ConvertToPdf(BaseAction):
         converted = await get_converter().convert(
             source.data, input_format=source.extension, pdf_a=bool(p.get("pdf_a"))
         )
-        document_id = str(uuid.uuid5(NAMESPACE, ctx.step.idempotency_key))
-        key, digest = await store_output(ctx, document_id, "pdf", converted.pdf)
-        data = {
-            "document_id": document_id,
-            "pdf_key": key,
-            "file_key": key,
-            "pdf_name": safe_file_name(str(p.get("output_name") or "document"), "pdf"),
-            "url": await require_storage(ctx).signed_url(key),
-            "pages": converted.pages,
-            "sha256": digest,
-            "source": source.source,
-        }
+        name = str(p.get("output_name") or "document")
+        data = await pdf_result(ctx, converted.pdf, converted.pages, name)
+        data["source"] = source.source
         return ActionResult(raw=data, data=data)

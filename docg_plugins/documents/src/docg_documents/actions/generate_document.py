@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -15,6 +14,7 @@ from docg_core.errors import StepError
 from ..common.files import (
     LoadedFile,
     data_fingerprint,
+    document_id,
     file_reference,
     load_file,
     require_storage,
@@ -33,7 +33,6 @@ TEMPLATE_KINDS = {
     "md": "markdown",
     "markdown": "markdown",
 }
-NAMESPACE = uuid.UUID("6f1c8c39-4a57-4e0e-9a59-6a0c0f3c2d11")
 
 
 class GenerateDocument(BaseAction):
@@ -122,10 +121,10 @@ class GenerateDocument(BaseAction):
                 f"choose from {source_ext} (or source) and pdf"
             )
 
-        document_id = str(uuid.uuid5(NAMESPACE, ctx.step.idempotency_key))
+        doc_id = document_id(ctx)
         name = str(p.get("output_name") or "document")
         result: dict[str, Any] = {
-            "document_id": document_id,
+            "document_id": doc_id,
             "name": name,
             "file_key": None,
             "pdf_key": None,
@@ -135,13 +134,13 @@ class GenerateDocument(BaseAction):
             "sha256": None,
         }
         if formats & {"source", source_ext}:
-            key, digest = await store_output(ctx, document_id, source_ext, rendered.content)
+            key, digest = await store_output(ctx, doc_id, source_ext, rendered.content)
             result.update(file_key=key, sha256=digest, file_name=safe_file_name(name, source_ext))
         if "pdf" in formats:
             converted = await get_converter().convert(
                 rendered.content, input_format=source_ext, pdf_a=bool(p.get("pdf_a"))
             )
-            key, digest = await store_output(ctx, document_id, "pdf", converted.pdf)
+            key, digest = await store_output(ctx, doc_id, "pdf", converted.pdf)
             result.update(
                 pdf_key=key,
                 sha256=digest,

@@ -4,20 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import io
-import uuid
 
 from docg_core.apps import ActionArgument, ActionResult, ArgumentType, BaseAction
 from docg_core.context import ExecutionContext
 from docg_core.errors import StepError
 
-from ..common.files import (
-    file_reference,
-    load_file,
-    require_storage,
-    safe_file_name,
-    store_output,
-)
-from .generate_document import NAMESPACE
+from ..common.files import file_reference, load_file, pdf_result
 
 
 class MergePdfs(BaseAction):
@@ -45,17 +37,7 @@ class MergePdfs(BaseAction):
             for i, ref in enumerate(refs)
         ]
         merged, pages = await asyncio.to_thread(_merge, [(f.name, f.data) for f in parts])
-        document_id = str(uuid.uuid5(NAMESPACE, ctx.step.idempotency_key))
-        key, digest = await store_output(ctx, document_id, "pdf", merged)
-        data = {
-            "document_id": document_id,
-            "pdf_key": key,
-            "file_key": key,
-            "pdf_name": safe_file_name(str(p.get("output_name") or "merged"), "pdf"),
-            "url": await require_storage(ctx).signed_url(key),
-            "pages": pages,
-            "sha256": digest,
-        }
+        data = await pdf_result(ctx, merged, pages, str(p.get("output_name") or "merged"))
         return ActionResult(raw=data, data=data)
 
 

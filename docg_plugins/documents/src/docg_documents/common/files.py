@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import json
 import re
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -15,6 +16,7 @@ from docg_core.context import ExecutionContext
 from docg_core.errors import StepError
 from docg_core.storage import Storage
 
+DOCUMENT_NAMESPACE = uuid.UUID("6f1c8c39-4a57-4e0e-9a59-6a0c0f3c2d11")
 CONTENT_TYPES = {
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
@@ -104,6 +106,27 @@ async def store_output(
     key = output_key(ctx, document_id, extension)
     stored = await require_storage(ctx).put(key, data, content_type=CONTENT_TYPES.get(extension))
     return key, str(stored.sha256)
+
+
+def document_id(ctx: ExecutionContext) -> str:
+    """The id of the document a step makes: the same for every retry or replay of the step."""
+    return str(uuid.uuid5(DOCUMENT_NAMESPACE, ctx.step.idempotency_key))
+
+
+async def pdf_result(ctx: ExecutionContext, pdf: bytes, pages: int, name: str) -> dict[str, Any]:
+    """Store a PDF a step made and describe it: ``document_id, pdf_key, file_key, pdf_name,
+    url, pages, sha256``."""
+    doc_id = document_id(ctx)
+    key, digest = await store_output(ctx, doc_id, "pdf", pdf)
+    return {
+        "document_id": doc_id,
+        "pdf_key": key,
+        "file_key": key,
+        "pdf_name": safe_file_name(name, "pdf"),
+        "url": await require_storage(ctx).signed_url(key),
+        "pages": pages,
+        "sha256": digest,
+    }
 
 
 def data_fingerprint(data: Any) -> str:

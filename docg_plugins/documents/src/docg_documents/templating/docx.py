@@ -6,6 +6,12 @@ run keeps its formatting. Before rendering, each tag Word split across runs is m
 own, so an image or rich text inserted there leaves the text around it formatted as it was.
 
 Values are XML-escaped as they are printed (``&``, ``<`` and ``"`` stay text).
+
+The first render of a template prepares it — opens it, repairs it, has docxtpl turn each
+part into Jinja source, keeps the package as python-docx saves it — and caches that by the
+template's SHA-256; each render after that only runs Jinja and writes the members it changes
+(see "render: fast path"). The document is the one docxtpl and python-docx make
+(:func:`_render_full`, which renders whatever the fast path cannot).
 """
 
 from __future__ import annotations
@@ -16,16 +22,21 @@ import re
 import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from copy import deepcopy
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from types import CodeType
+from typing import Any, Protocol
 
 from docx.enum.dml import MSO_COLOR_TYPE
 from docx.image.exceptions import UnrecognizedImageError
 from docx.image.image import Image as DocxImageInfo
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
+from docx.opc.coreprops import CoreProperties
+from docx.opc.oxml import serialize_part_xml
 from docx.opc.part import Part
 from docx.oxml import OxmlElement
-from docx.oxml.ns import qn
+from docx.oxml import parse_xml as parse_oxml
+from docx.oxml.ns import nsmap, qn
 from docx.shared import Mm, Pt, RGBColor
 from docx.text.run import Run
 from docxtpl import DocxTemplate, InlineImage
@@ -47,6 +58,7 @@ from ._model import (
     as_image,
     as_rich_text,
 )
+from ._package import LruCache, Package, digest
 from ._runs import WORD, isolate_expressions, merge_split_tags, paragraph_text
 from .environment import DocgEnvironment, make_environment, translate_errors
 
@@ -302,7 +314,13 @@ _SHD_SUCCESSORS = (
 )  # fmt: skip
 
 
-def _rich_run(segment: RichTextSegment, base: etree._Element | None, part: Part) -> Any:
+class _Relating(Protocol):
+    """A story part as rendering uses it: python-docx's, or the fast path's stand-in."""
+
+    def relate_to(self, target: Any, reltype: str, is_external: bool = False) -> str: ...
+
+
+def _rich_run(segment: RichTextSegment, base: etree._Element | None, part: _Relating) -> Any:
     element = OxmlElement("w:r")
     if base is not None:
         element.append(deepcopy(base))
@@ -352,8 +370,8 @@ def _is_empty_run(element: etree._Element | None) -> bool:
     return all(child.tag == _W_RPR or (child.tag == _W_T and not child.text) for child in element)
 
 
-def _apply_rich(story: _Story, registry: list[RichText]) -> bool:
-    markers = list(story.root.iter(_RICH_MARKER))
+def _apply_rich(root: etree._Element, part: _Relating, registry: list[RichText]) -> bool:
+    markers = list(root.iter(_RICH_MARKER))
     for marker in markers:
         holder = marker.getparent()
         assert holder is not None
@@ -363,16 +381,16 @@ def _apply_rich(story: _Story, registry: list[RichText]) -> bool:
         holder.remove(marker)
         rich = registry[int(marker.get("n", "0"))]
         for offset, segment in enumerate(s for s in rich.segments if s.text):
-            holder.insert(position + offset, _rich_run(segment, base, story.part))
+            holder.insert(position + offset, _rich_run(segment, base, part))
         for empty in (host, after):
             if empty is not None and _is_empty_run(empty):
                 holder.remove(empty)
     if markers:
-        etree.cleanup_namespaces(story.root)
+        etree.cleanup_namespaces(root)
     return bool(markers)
 
 
-# ------------------------------------------------------------------------------ render
+# ------------------------------------------------------------------------------ values
 
 
 def _page_width(document: Any) -> int | None:
@@ -431,6 +449,295 @@ def _image_filter(
     return image
 
 
+# ------------------------------------------------------------------ render: fast path
+#
+# Everything that depends only on the template is done once per template and cached (by
+# the SHA-256 of its bytes): opening it with python-docx, repairing split tags, docxtpl's
+# patching of each part's XML into Jinja source, and the package as python-docx saves it,
+# member by member. A render then only runs Jinja over each part's source, applies the
+# post-render steps docxtpl and rich text apply, and writes the zip, copying the compressed
+# bytes of every member it did not change. Each step mirrors what the full path
+# (:func:`_render_full`: docxtpl and python-docx on the whole package) does, in the same
+# order, so the document — and the missing variables, errors and their order — are the same.
+# When a render needs what only the full path has, it falls back to it.
+
+_PREPARED_ENTRIES = 32
+_PREPARED_BYTES = 256 * 1024 * 1024
+_CODES_PER_TEMPLATE = 8  # compiled code for this many filter sets at once
+_PARAGRAPH_LINE = re.compile(r"<w:p([ >])")
+_PARAGRAPH_LINE_END = re.compile(r"\n<w:p([ >])")
+_LISTING_CHARACTERS = ("\t", "\a", "\n", "\f")
+_SECTIONS = "./w:p/w:pPr/w:sectPr | ./w:sectPr"  # python-docx's, from the body
+_STRING_PROPERTIES = (
+    "author", "category", "comments", "content_status", "identifier", "keywords",
+    "language", "last_modified_by", "subject", "title", "version",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Source:
+    """A part docxtpl renders, as the Jinja source it renders."""
+
+    partname: str
+    source: str  # repaired, patched by docxtpl, each paragraph on a line of its own
+    encoding: str
+    next_id: int  # python-docx's next shape id in the part, for the images it shows
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """What rendering a template needs, computed once per template."""
+
+    package: Package
+    body: _Source
+    shell: bytes  # the document part with an empty body
+    headers: tuple[_Source, ...]  # headers, then footers, in docxtpl's order
+    footnotes: tuple[_Source, ...]
+    core_partname: str
+    core: bytes | None  # the core properties to render; None: nothing in them to render
+    max_width: int | None
+    # Compiled code of the sources, by environment (the filters and settings Jinja folds in):
+    # kept as long as the template, whatever other templates fill the shared code cache.
+    codes: dict[tuple[Any, ...], CodeType] = field(default_factory=dict, compare=False)
+
+    @property
+    def weight(self) -> int:
+        sources = (self.body, *self.headers, *self.footnotes)
+        return self.package.size + len(self.shell) + sum(4 * len(s.source) for s in sources)
+
+
+_PREPARED: LruCache[bytes, _Prepared | None] = LruCache(
+    _PREPARED_ENTRIES, _PREPARED_BYTES, lambda p: p.weight if p is not None else 64
+)
+
+
+class _NeedsFullPath(Exception):
+    """Raised inside the fast path when the render needs the full path."""
+
+
+class _NoImages:
+    """The part a value renders into where the full path's part would show no image
+    (footnotes, document properties): the full path reproduces what happens."""
+
+    def new_pic_inline(self, *args: Any, **kwargs: Any) -> Any:
+        raise _NeedsFullPath
+
+    def relate_to(self, *args: Any, **kwargs: Any) -> str:
+        raise _NeedsFullPath
+
+
+def _jinja_source(tpl: _DocgDocxTemplate, xml: str) -> str:
+    """docxtpl's ``patch_xml``, then each paragraph on a line (``render_xml_part``)."""
+    return _PARAGRAPH_LINE.sub(r"\n<w:p\1", tpl.patch_xml(xml))
+
+
+def _static_property(value: object) -> bool:
+    """Whether rendering the value as a template gives it back unchanged."""
+    if not isinstance(value, str):
+        return True
+    return "{" not in value and "\r" not in value and not value.endswith("\n")
+
+
+def _prepare(blob: bytes) -> _Prepared | None:
+    """Everything about ``blob`` a render does not change; None if the fast path cannot
+    render it (the full path then renders it, or reports why it cannot)."""
+    try:
+        tpl = _load(blob)
+        document = tpl.docx
+        for story in _stories(document):
+            if _repair_tree(story.root, isolate=True):
+                story.commit()
+        max_width = _page_width(document)
+        part = document.part
+        body = _Source(str(part.partname), _jinja_source(tpl, tpl.get_xml()), "utf-8", part.next_id)
+        headers: list[_Source] = []
+        for uri in (tpl.HEADER_URI, tpl.FOOTER_URI):
+            for _, header in tpl.get_headers_footers(uri):
+                xml = tpl.get_part_xml(header)
+                encoding = tpl.get_headers_footers_encoding(xml)
+                source = _jinja_source(tpl, xml)
+                headers.append(_Source(str(header.partname), source, encoding, header.next_id))
+        if len({h.partname for h in headers}) != len(headers):
+            return None  # one part rendered twice: python-docx would write it twice
+        package = part.package
+        footnotes = tuple(
+            _Source(str(p.partname), _jinja_source(tpl, p.blob.decode("utf-8")), "utf-8", 0)
+            for p in package.parts
+            if p.content_type == _FOOTNOTES
+        )
+        core_part = package.part_related_by(RT.CORE_PROPERTIES)  # KeyError: none (rare)
+        properties = document.core_properties
+        core: bytes | None = None
+        if all(_static_property(getattr(properties, name)) for name in _STRING_PROPERTIES):
+            # Rendering gives them back as they are, but writes the empty ones docxtpl renders.
+            tpl.render_properties({}, make_environment(autoescape=True))
+        else:
+            core = core_part.blob
+        shell_root = etree.fromstring(serialize_part_xml(document.element), _SAFE_PARSER)
+        shell_body = shell_root.find(qn("w:body"))
+        assert shell_body is not None
+        for child in list(shell_body):
+            shell_body.remove(child)
+        return _Prepared(
+            package=Package.from_document(document),
+            body=body,
+            shell=serialize_part_xml(shell_root),
+            headers=tuple(headers),
+            footnotes=footnotes,
+            core_partname=str(core_part.partname),
+            core=core,
+            max_width=max_width,
+        )
+    except Exception:  # the full path renders it, or raises what is wrong with it
+        return None
+
+
+def _prepared(blob: bytes) -> _Prepared | None:
+    key = digest(blob)
+    found, prepared = _PREPARED.get(key)
+    if not found:
+        prepared = _prepare(blob)
+        _PREPARED.put(key, prepared)
+    return prepared
+
+
+def _compiled(
+    env: DocgEnvironment, source: str, codes: dict[tuple[Any, ...], CodeType] | None
+) -> Any:
+    """``env.from_string(source)``, with the code kept in ``codes`` when given."""
+    if codes is None:
+        return env.from_string(source)
+    key = env.code_key(source)
+    code = codes.get(key)
+    if code is None:
+        code = env.compile(source)
+        if len(codes) >= _CODES_PER_TEMPLATE:
+            codes.clear()
+        codes[key] = code
+    return env.template_class.from_code(env, code, env.make_globals(None), None)
+
+
+def _render_source(
+    env: DocgEnvironment,
+    source: str,
+    context: dict[str, Any],
+    tpl: _DocgDocxTemplate,
+    codes: dict[tuple[Any, ...], CodeType] | None,
+) -> str:
+    """docxtpl's ``render_xml_part`` on an already patched source."""
+    xml: str = _compiled(env, source, codes).render(context)
+    xml = _PARAGRAPH_LINE_END.sub(r"<w:p\1", xml)
+    xml = xml.replace("{_{", "{{").replace("}_}", "}}").replace("{_%", "{%").replace("%_}", "%}")
+    if any(character in xml for character in _LISTING_CHARACTERS):
+        xml = tpl.resolve_listing(xml)  # without these characters it changes nothing
+    return xml
+
+
+class _CorePropertiesHolder:
+    """The document docxtpl's ``render_properties`` reads and writes properties on."""
+
+    def __init__(self, element: Any) -> None:
+        self.core_properties = CoreProperties(element)
+
+
+def _render_fast(
+    prepared: _Prepared,
+    data: Mapping[str, Any],
+    filters: Mapping[str, Callable[..., Any]] | None,
+    strict: bool,
+    images: Mapping[str, bytes] | None,
+) -> RenderResult | None:
+    """:func:`render_docx` from the prepared template; None when the full path must render."""
+    tpl = _DocgDocxTemplate(io.BytesIO())  # docxtpl's steps, with this render's state
+    tpl.docx_ids_index = 1000
+    edition = prepared.package.edit()
+    store = images or {}
+    registry: list[RichText] = []
+    max_width = prepared.max_width
+    env: DocgEnvironment = make_environment(filters, strict=strict, autoescape=True)
+    env.filters["image"] = _image_filter(tpl, store, max_width)
+    convert = _converter(tpl, store, registry, max_width)
+    foreign: list[InlineImage] = []
+
+    def convert_noting(value: Any, path: str) -> Any:
+        if isinstance(value, InlineImage):  # made with another DocxTemplate
+            foreign.append(value)
+        return convert(value, path)
+
+    context = env.prepare_context(data, convert_noting)
+    if foreign:
+        return None
+    no_images = _NoImages()
+    try:
+        with translate_errors():
+            try:
+                tpl.current_rendering_part = edition.story_part(
+                    prepared.body.partname, prepared.body.next_id
+                )
+                codes = prepared.codes
+                xml = _render_source(env, prepared.body.source, context, tpl, codes)
+                body = tpl.fix_tables(xml)
+                tpl.fix_docpr_ids(body)
+                document = etree.fromstring(prepared.shell, _SAFE_PARSER)
+                old_body = document.find(qn("w:body"))
+                assert old_body is not None
+                document.replace(old_body, body)
+                headers: list[tuple[str, etree._Element]] = []
+                for header in prepared.headers:
+                    tpl.current_rendering_part = edition.story_part(header.partname, header.next_id)
+                    xml = _render_source(env, header.source, context, tpl, codes)
+                    headers.append((header.partname, parse_oxml(xml.encode(header.encoding))))
+                tpl.current_rendering_part = no_images
+                core: bytes | None = None
+                if prepared.core is not None:
+                    element = parse_oxml(prepared.core)
+                    tpl.docx = _CorePropertiesHolder(element)
+                    tpl.render_properties(context, env)
+                    core = serialize_part_xml(element)
+                footnotes: dict[str, bytes] = {}
+                for _ in body.xpath(_SECTIONS, namespaces=nsmap):
+                    for footnote in prepared.footnotes:
+                        previous = footnotes.get(footnote.partname)
+                        if previous is None:
+                            xml = _render_source(env, footnote.source, context, tpl, codes)
+                        else:  # a second section renders the rendered footnotes again
+                            source = _jinja_source(tpl, previous.decode("utf-8"))
+                            xml = _render_source(env, source, context, tpl, None)
+                        footnotes[footnote.partname] = xml.encode("utf-8")
+            except _NeedsFullPath:
+                return None
+    except TemplateSyntaxError:
+        return None  # the full path reports where
+    env.check_missing()
+    if registry:
+        _apply_rich(body, edition.story_part(prepared.body.partname, 0), registry)
+        for partname, element in headers:
+            _apply_rich(element, edition.story_part(partname, 0), registry)
+        for partname, blob in footnotes.items():
+            root = etree.fromstring(blob, _SAFE_PARSER)
+            if _apply_rich(root, edition.story_part(partname, 0), registry):
+                footnotes[partname] = etree.tostring(
+                    root, xml_declaration=True, encoding="UTF-8", standalone=True
+                )
+    edition.replace(prepared.body.partname, serialize_part_xml(document))
+    for partname, element in headers:
+        edition.replace(partname, serialize_part_xml(element))
+    if core is not None:
+        edition.replace(prepared.core_partname, core)
+    for partname, blob in footnotes.items():
+        edition.replace(partname, blob)
+    try:
+        content = edition.write()
+    except Exception:  # a package this model does not foresee: the full path writes it
+        content = None
+    if content is None:
+        return None
+    return RenderResult(content=content, missing_variables=env.missing_variables)
+
+
+# ------------------------------------------------------------------------------ render
+
+
 def render_docx(
     template: Template,
     data: Mapping[str, Any],
@@ -453,8 +760,28 @@ def render_docx(
     :raises TemplateSyntaxProblem: the template is malformed; ``problems`` say where.
     :raises TemplateRenderError: strict mode with missing variables, a sandbox violation, an
         unreadable image, a filter given a bad argument.
+
+    The first render of a template's bytes prepares it (about as long as a full render);
+    later ones reuse that (a bounded, thread-safe cache) and take a fraction of the time.
     """
     blob = _read(template)
+    prepared = _prepared(blob)
+    if prepared is not None:
+        result = _render_fast(prepared, data, filters, strict, images)
+        if result is not None:
+            return result
+    return _render_full(blob, data, filters=filters, strict=strict, images=images)
+
+
+def _render_full(
+    blob: bytes,
+    data: Mapping[str, Any],
+    *,
+    filters: Mapping[str, Callable[..., Any]] | None = None,
+    strict: bool = False,
+    images: Mapping[str, bytes] | None = None,
+) -> RenderResult:
+    """:func:`render_docx` by docxtpl and python-docx on the whole package."""
     tpl = _load(blob)
     stories = _stories(tpl.docx)
     for story in stories:
@@ -479,7 +806,7 @@ def render_docx(
     env.check_missing()
     if registry:
         for story in _stories(tpl.docx):
-            if _apply_rich(story, registry):
+            if _apply_rich(story.root, story.part, registry):
                 story.commit()
     out = io.BytesIO()
     tpl.save(out)

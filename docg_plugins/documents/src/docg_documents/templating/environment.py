@@ -277,7 +277,23 @@ class DocgEnvironment(ImmutableSandboxedEnvironment):
             return super().compile(source, name, filename, True, defer_init)
         if not isinstance(source, str):
             return super().compile(source, name, filename, False, defer_init)
-        key = (
+        key = self.code_key(source, name, filename, defer_init)
+        code = _CODE_CACHE.get(key)
+        if code is None:
+            code = super().compile(source, name, filename, False, defer_init)
+            _CODE_CACHE.put(key, code)
+        return code
+
+    def code_key(
+        self,
+        source: str,
+        name: str | None = None,
+        filename: str | None = None,
+        defer_init: bool = False,
+    ) -> tuple[Any, ...]:
+        """What the code :meth:`compile` makes of ``source`` depends on: two environments
+        with the same key can share it."""
+        return (
             source,
             name,
             filename,
@@ -293,11 +309,6 @@ class DocgEnvironment(ImmutableSandboxedEnvironment):
             _functions_key(self.filters),
             _functions_key(self.tests),
         )
-        code = _CODE_CACHE.get(key)
-        if code is None:
-            code = super().compile(source, name, filename, False, defer_init)
-            _CODE_CACHE.put(key, code)
-        return code
 
     # -- data ------------------------------------------------------------------------
 

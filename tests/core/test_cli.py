@@ -253,3 +253,14 @@ def test_plugins_add_commands_through_the_hook() -> None:
     result = CliRunner().invoke(create_app(extra_plugins=[Plugin()]), ["hello"])
     assert result.exit_code == 0
     assert "hello from a plugin" in result.stdout
+
+
+def test_an_unreachable_database_is_a_message_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/missing-dir/sub/docg.db")
+    flow = write(tmp_path, "ok.yaml", "name: ok\nnodes: []\n")
+    code, _, err = invoke("run", str(flow))
+    assert code == 1
+    assert "error:" in err
+    assert "Traceback" not in err

@@ -403,3 +403,21 @@ async def test_cancel_stops_a_running_execution(registry: Registry) -> None:
     assert result.status == "cancelled"
     assert (await engine.store.get_execution("exec-1")).status == "cancelled"
     assert RUNS["after"] == 0
+
+
+async def test_an_internal_error_is_recorded_as_failed_and_raised(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from docg_core import engine as engine_module
+
+    async def broken(self: object, *args: object) -> None:
+        raise RuntimeError("bug in the walk")
+
+    monkeypatch.setattr(engine_module._Run, "branch", broken)
+    route = {"id": "route", "type": "branch", "branches": [{"name": "a", "nodes": [echo("x")]}]}
+    with pytest.raises(RuntimeError, match="bug in the walk"):
+        await engine.run(flow(echo("first"), route), {}, execution_id="e-bug")
+    stored = await engine.store.get_execution("e-bug")
+    assert stored.status == "failed"
+    assert stored.error == "internal error: RuntimeError: bug in the walk"
+    assert [s.key for s in stored.steps] == ["first"]

@@ -89,6 +89,18 @@ def _run_async(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
     except DocgError as exc:
         _fail_input(str(exc))
         raise
+    except Exception as exc:
+        if isinstance(exc, OSError) or type(exc).__module__.startswith("sqlalchemy"):
+            # the database or a file: the message says what is wrong
+            err.print(f"[red]error:[/] {_escape(f'{type(exc).__name__}: {exc}')}")
+            raise typer.Exit(EXIT_FAILED) from None
+        if os.environ.get("DOCG_DEBUG"):
+            raise
+        err.print(
+            f"[red]internal error:[/] {_escape(f'{type(exc).__name__}: {exc}')}\n"
+            "Run again with DOCG_DEBUG=1 for the traceback, and please report it."
+        )
+        raise typer.Exit(EXIT_FAILED) from None
 
 
 def _read_json_arg(value: str, what: str) -> Any:

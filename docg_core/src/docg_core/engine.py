@@ -353,6 +353,14 @@ class Engine:
         except DocgError as exc:
             execution.status = "failed"
             execution.error = str(exc)
+        except Exception as exc:
+            # A bug in an action's resume hook or in the engine: record the execution as
+            # failed (never left "running") and let the caller see the real error.
+            execution.status, execution.completed_at = "failed", utcnow()
+            execution.error = f"internal error: {type(exc).__name__}: {exc}"
+            execution.steps = list(run.steps.values())
+            await self.store.update_execution(execution)
+            raise
         finally:
             self._tasks.pop(execution.id, None)
         if execution.finished:

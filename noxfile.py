@@ -15,7 +15,7 @@ nox.options.reuse_existing_virtualenvs = True
 nox.options.error_on_missing_interpreters = False
 
 ROOT = Path(__file__).parent
-DISTRIBUTIONS = ["docg_core", "docg_plugins/documents"]
+DISTRIBUTIONS = ["docg_core", "docg_plugins/documents", "docg_server"]
 TEST_DEPS = [
     "pytest>=8",
     "pytest-asyncio>=0.24",
@@ -65,7 +65,7 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def typecheck(session: nox.Session) -> None:
-    """Type-check docg_core with mypy --strict."""
+    """Type-check docg_core, the documents plugin and the server with mypy --strict."""
     _install(session)
     session.install("mypy>=1.10", "types-PyYAML")
     session.run("mypy")

@@ -1,0 +1,40 @@
+"""The server's tables (SQLAlchemy 2 typed models); :data:`metadata` is what Alembic migrates."""
+
+from __future__ import annotations
+
+from .base import Base, TimestampedBase, UTCDateTime
+from .connection import ConnectionStatus, DataSourceConnection
+from .document import GeneratedDocument, Template
+from .event import ProcessedEvent
+from .organization import Organization, Role, User
+from .workflow import (
+    AIGenerationMapping,
+    StructuralType,
+    TriggerType,
+    Workflow,
+    WorkflowNode,
+    WorkflowStatus,
+)
+
+metadata = Base.metadata
+
+__all__ = [
+    "AIGenerationMapping",
+    "Base",
+    "ConnectionStatus",
+    "DataSourceConnection",
+    "GeneratedDocument",
+    "Organization",
+    "ProcessedEvent",
+    "Role",
+    "StructuralType",
+    "Template",
+    "TimestampedBase",
+    "TriggerType",
+    "UTCDateTime",
+    "User",
+    "Workflow",
+    "WorkflowNode",
+    "WorkflowStatus",
+    "metadata",
+]

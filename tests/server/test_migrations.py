@@ -1,0 +1,154 @@
+"""The migrations are the schema: they must produce exactly what the models describe."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import URL
+
+from docg_core.sqlstore import metadata as engine_metadata
+from docg_server import migrate
+from docg_server.db import create_db_engine
+from docg_server.models import metadata
+
+SERVER_TABLES = {
+    "organizations",
+    "users",
+    "workflows",
+    "workflow_nodes",
+    "data_source_connections",
+    "templates",
+    "generated_documents",
+    "ai_generation_mappings",
+    "processed_events",
+}
+
+
+def schema_drift(url: URL) -> list[Any]:
+    engine = create_db_engine(url, poolclass=sa.NullPool)
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(
+                connection,
+                opts={
+                    "compare_type": True,
+                    "compare_server_default": True,
+                    "include_object": migrate.include_object,
+                },
+            )
+            return list(compare_metadata(context, metadata))
+    finally:
+        engine.dispose()
+
+
+def table_names(url: URL) -> set[str]:
+    engine = create_db_engine(url, poolclass=sa.NullPool)
+    try:
+        return set(sa.inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def current_revision(url: URL) -> str | None:
+    engine = create_db_engine(url, poolclass=sa.NullPool)
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    finally:
+        engine.dispose()
+
+
+def head() -> str | None:
+    return ScriptDirectory.from_config(migrate.alembic_config("sqlite://")).get_current_head()
+
+
+def test_the_models_cover_the_design_tables() -> None:
+    assert set(metadata.tables) == SERVER_TABLES
+
+
+def test_migrations_produce_exactly_the_models_schema(database_url: URL) -> None:
+    migrate.upgrade(database_url)
+    assert schema_drift(database_url) == []
+    assert table_names(database_url) == SERVER_TABLES | {"alembic_version"}
+    assert current_revision(database_url) == head()
+
+
+def test_upgrade_downgrade_upgrade(database_url: URL) -> None:
+    migrate.upgrade(database_url)
+    migrate.downgrade(database_url, "base")
+    assert table_names(database_url) == {"alembic_version"}
+    assert current_revision(database_url) is None
+    migrate.upgrade(database_url)
+    assert schema_drift(database_url) == []
+
+
+def test_migrations_leave_the_engine_tables_alone(database_url: URL) -> None:
+    engine = create_db_engine(database_url, poolclass=sa.NullPool)
+    try:
+        engine_metadata.create_all(engine)
+    finally:
+        engine.dispose()
+    migrate.upgrade(database_url)
+    assert schema_drift(database_url) == []
+    migrate.downgrade(database_url, "base")
+    assert set(engine_metadata.tables) <= table_names(database_url)
+
+
+def test_every_organization_id_is_indexed() -> None:
+    for table in metadata.tables.values():
+        if "organization_id" in table.c:
+            assert any(
+                [c.name for c in index.columns][:1] == ["organization_id"]
+                for index in table.indexes
+            ) or any(
+                [c.name for c in constraint.columns][:1] == ["organization_id"]
+                for constraint in table.constraints
+                if isinstance(constraint, sa.UniqueConstraint)
+            ), table.name
+
+
+def test_every_constraint_and_index_is_named_by_the_convention() -> None:
+    for table in metadata.tables.values():
+        for item in [*table.constraints, *table.indexes]:
+            assert item.name, f"{table.name}: unnamed {type(item).__name__}"
+            assert item.name.startswith(("pk_", "fk_", "uq_", "ck_", "ix_")), item.name
+            assert len(item.name) <= 63, item.name  # PostgreSQL's identifier limit
+
+
+def test_a_new_revision_against_an_up_to_date_database_is_empty(
+    sqlite_url: URL, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scripts = tmp_path / "migrations"
+    shutil.copytree(migrate.MIGRATIONS_DIR, scripts, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(migrate, "MIGRATIONS_DIR", scripts)
+    engine = create_db_engine(sqlite_url, poolclass=sa.NullPool)
+    try:
+        engine_metadata.create_all(engine)  # the engine's tables must not be dropped
+    finally:
+        engine.dispose()
+    migrate.upgrade(sqlite_url)
+
+    path = migrate.revision(sqlite_url, "nothing to do")
+
+    assert path.name == "0002_nothing_to_do.py"
+    text = path.read_text()
+    assert "op." not in text.split("def upgrade", 1)[1]
+    assert "down_revision: str | Sequence[str] | None = '0001'" in text
+
+
+def test_the_drift_check_notices_a_column_the_models_lack(sqlite_url: URL) -> None:
+    migrate.upgrade(sqlite_url)
+    engine = create_db_engine(sqlite_url, poolclass=sa.NullPool)
+    try:
+        with engine.begin() as connection:
+            connection.exec_driver_sql("ALTER TABLE organizations ADD COLUMN extra INTEGER")
+    finally:
+        engine.dispose()
+    assert [diff[0] for diff in schema_drift(sqlite_url)] == ["remove_column"]

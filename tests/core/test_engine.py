@@ -421,3 +421,15 @@ async def test_an_internal_error_is_recorded_as_failed_and_raised(
     assert stored.status == "failed"
     assert stored.error == "internal error: RuntimeError: bug in the walk"
     assert [s.key for s in stored.steps] == ["first"]
+
+
+async def test_credentials_typed_into_parameters_are_masked_by_their_key(engine: Engine) -> None:
+    node = echo(
+        "a", value={"headers": {"Authorization": "Bearer abc", "X-Trace": "1"}, "api-key": "k"}
+    )
+    execution = await engine.run(flow(node), {})
+    assert execution.step("a").data_in["value"] == {
+        "headers": {"Authorization": "********", "X-Trace": "1"},
+        "api-key": "********",
+    }
+    assert execution.step("a").data_out["data"]["value"]["headers"]["Authorization"] == "Bearer abc"

@@ -10,6 +10,25 @@ from .apps import ActionArgument, BaseApp
 MASK = "********"
 # Shorter values would mask ordinary words; real credentials are longer.
 MIN_SECRET_LENGTH = 6
+# Values under these keys (any case, `-` or `_`) are credentials wherever they appear, e.g. an
+# Authorization header typed into an http node.
+SENSITIVE_KEYS = frozenset(
+    {
+        "authorization",
+        "proxy_authorization",
+        "cookie",
+        "set_cookie",
+        "x_api_key",
+        "api_key",
+        "apikey",
+        "access_token",
+        "refresh_token",
+        "client_secret",
+        "password",
+        "secret",
+        "token",
+    }
+)
 
 
 def secret_values(app: BaseApp, auth: Mapping[str, Any]) -> list[str]:
@@ -34,21 +53,30 @@ def mask_secrets(
     secret_keys = {a.key for a in arguments if a.secret}
     values = secret_values(app, auth)
     return {
-        k: (MASK if k in secret_keys and v not in (None, "") else _scrub(v, values))
+        k: (
+            MASK
+            if (k in secret_keys or _sensitive(k)) and v not in (None, "")
+            else _scrub(v, values)
+        )
         for k, v in data.items()
     }
 
 
+def _sensitive(key: object) -> bool:
+    return isinstance(key, str) and key.lower().replace("-", "_") in SENSITIVE_KEYS
+
+
 def _scrub(value: Any, secrets: list[str]) -> Any:
-    if not secrets:
-        return value
     if isinstance(value, str):
         for secret in secrets:
             if secret in value:
                 value = value.replace(secret, MASK)
         return value
     if isinstance(value, dict):
-        return {k: _scrub(v, secrets) for k, v in value.items()}
+        return {
+            k: MASK if _sensitive(k) and v not in (None, "") else _scrub(v, secrets)
+            for k, v in value.items()
+        }
     if isinstance(value, list):
         return [_scrub(v, secrets) for v in value]
     return value

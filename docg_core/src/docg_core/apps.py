@@ -473,6 +473,7 @@ class BaseDynamicData:
 
     key: ClassVar[str]
     name: ClassVar[str]
+    description: ClassVar[str] = ""
 
     async def run(self, ctx: ExecutionContext) -> list[DropdownOption]:
         raise NotImplementedError
@@ -583,5 +584,8 @@ class BaseApp:
             "auth": self.auth.to_dict() if self.auth else None,
             "actions": [a.to_dict() for a in self.actions],
             "triggers": [t.to_dict() for t in self.triggers],
-            "dynamic_data": [{"key": d.key, "name": d.name} for d in self.dynamic_data],
+            "dynamic_data": [
+                {"key": d.key, "name": d.name, "description": d.description}
+                for d in self.dynamic_data
+            ],
         }

@@ -534,4 +534,5 @@ def test_http_app_describes_its_request_action() -> None:
     assert properties["method"]["enum"] == ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"]
     assert properties["timeout"]["default"] == 30.0
     assert properties["fail_on_error"]["default"] is True
-    assert action["arguments"]["required"] == ["method", "url"]
+    assert action["arguments"]["required"] == ["url"]
+    assert properties["method"]["default"] == "GET"

@@ -319,7 +319,6 @@ class NumberAction(BaseAction):
             key="transform",
             label="Transform",
             type=ArgumentType.DROPDOWN,
-            required=True,
             default="format",
             options=_options("format"),
             description="What to do with the number.",

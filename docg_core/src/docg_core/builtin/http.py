@@ -391,7 +391,6 @@ class HttpRequestAction(BaseAction):
             key="method",
             label="Method",
             type=ArgumentType.DROPDOWN,
-            required=True,
             default="GET",
             options=tuple(DropdownOption(m) for m in METHODS),
         ),

@@ -256,3 +256,18 @@ def test_the_example_plugin_installs_and_loads_by_entry_point(tmp_path: Path) ->
     assert apps.returncode == 0, apps.stdout + apps.stderr
     assert "greet" in apps.stdout
     assert "language" in apps.stdout
+
+    # The example plugin's own tests (the conformance kit) pass against the installed copy;
+    # the entry point check runs because the distribution is on the path.
+    tests = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-rs", str(PLUGIN / "tests")],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        env=env,
+        cwd=ROOT,
+        timeout=120,
+        check=False,
+    )
+    assert tests.returncode == 0, tests.stdout + tests.stderr
+    assert "entry point 'greetings' is not installed" not in tests.stdout

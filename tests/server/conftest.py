@@ -1,4 +1,5 @@
-"""Fixtures for the server tests: a fresh, empty database per test on SQLite and PostgreSQL.
+"""Fixtures for the server tests: a fresh, empty database per test on SQLite and PostgreSQL,
+and for the HTTP API an application on it migrated to head (helpers in ``apikit.py``).
 
 The PostgreSQL case creates its own database ``docg_server_test_<random>`` on the server at
 ``DOCG_TEST_DATABASE_URL`` and drops it afterwards, so it never meets other tests' tables.
@@ -8,13 +9,20 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import sqlalchemy as sa
+from argon2 import PasswordHasher
+from fastapi import FastAPI
+from server.apikit import Api, client_for, make_settings
 from sqlalchemy.engine import URL
 
+from docg_server import migrate, security
+from docg_server.app import create_app
+from docg_server.config import Settings
 from docg_server.db import create_db_engine, normalise_url
 
 
@@ -46,3 +54,41 @@ def database_url(request: pytest.FixtureRequest) -> URL:
     """A fresh, empty database: SQLite, then PostgreSQL (``postgres`` marker)."""
     url: URL = request.getfixturevalue(f"{request.param}_url")
     return url
+
+
+# -- the HTTP API --------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """argon2id with tiny parameters: the production ones cost ~150 ms per hash."""
+    monkeypatch.setattr(
+        security, "_hasher", PasswordHasher(time_cost=1, memory_cost=256, parallelism=1)
+    )
+
+
+@pytest.fixture
+def settings(database_url: URL) -> Settings:
+    """Settings for a fresh database migrated to head."""
+    migrate.upgrade(database_url)
+    return make_settings(database_url)
+
+
+@pytest.fixture
+def app(settings: Settings) -> Iterator[FastAPI]:
+    application = create_app(settings)
+    try:
+        yield application
+    finally:
+        application.state.engine.dispose()
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with client_for(app) as http:
+        yield http
+
+
+@pytest.fixture
+def api(client: httpx.AsyncClient) -> Api:
+    return Api(client)

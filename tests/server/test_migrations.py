@@ -28,6 +28,8 @@ SERVER_TABLES = {
     "generated_documents",
     "ai_generation_mappings",
     "processed_events",
+    "refresh_tokens",
+    "login_attempts",
 }
 
 
@@ -135,12 +137,15 @@ def test_a_new_revision_against_an_up_to_date_database_is_empty(
         engine.dispose()
     migrate.upgrade(sqlite_url)
 
+    previous = head()
+    assert previous is not None
+
     path = migrate.revision(sqlite_url, "nothing to do")
 
-    assert path.name == "0002_nothing_to_do.py"
+    assert path.name == f"{int(previous) + 1:04d}_nothing_to_do.py"
     text = path.read_text()
     assert "op." not in text.split("def upgrade", 1)[1]
-    assert "down_revision: str | Sequence[str] | None = '0001'" in text
+    assert f"down_revision: str | Sequence[str] | None = '{previous}'" in text
 
 
 def test_the_drift_check_notices_a_column_the_models_lack(sqlite_url: URL) -> None:

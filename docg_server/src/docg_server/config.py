@@ -14,7 +14,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Annotated, Literal
 
-from pydantic import SecretStr, field_validator, model_validator
+from pydantic import PositiveInt, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from .crypto import KeyConfigError, KeyRing
@@ -69,6 +69,14 @@ class Settings(BaseSettings):
     DO_SPACES_BUCKET: str | None = None
     DO_SPACES_ENDPOINT: str | None = None
     DO_SPACES_REGION: str | None = None
+
+    ACCESS_TOKEN_TTL_SECONDS: PositiveInt = 15 * 60
+    """Lifetime of an access token (a JWT signed with ``JWT_SECRET``)."""
+    REFRESH_TOKEN_TTL_SECONDS: PositiveInt = 30 * 24 * 3600
+    """Lifetime of a refresh token; each refresh issues a new one with a fresh lifetime."""
+    LOGIN_MAX_FAILURES: PositiveInt = 5
+    """Failed sign-ins for one email within the window after which logins answer 429."""
+    LOGIN_FAILURE_WINDOW_SECONDS: PositiveInt = 15 * 60
 
     CORS_ORIGINS: Annotated[list[str], NoDecode] = []
     """Comma-separated (or a JSON list) origins allowed by CORS; empty allows none."""

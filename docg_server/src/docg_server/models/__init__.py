@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .auth import LoginAttempt, RefreshToken
 from .base import Base, TimestampedBase, UTCDateTime
 from .connection import ConnectionStatus, DataSourceConnection
 from .document import GeneratedDocument, Template
@@ -24,8 +25,10 @@ __all__ = [
     "ConnectionStatus",
     "DataSourceConnection",
     "GeneratedDocument",
+    "LoginAttempt",
     "Organization",
     "ProcessedEvent",
+    "RefreshToken",
     "Role",
     "StructuralType",
     "Template",

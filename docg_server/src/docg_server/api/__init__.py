@@ -1,0 +1,1 @@
+"""The HTTP API: dependencies (:mod:`.deps`) and the versioned routers (:mod:`.v1`)."""

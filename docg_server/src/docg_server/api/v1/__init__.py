@@ -1,0 +1,16 @@
+"""Version 1 of the REST API: every resource's router, collected in :data:`api_router`."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from ...errors import problem_responses
+from . import auth, organizations
+
+__all__ = ["API_PREFIX", "api_router"]
+
+API_PREFIX = "/api/v1"
+
+api_router = APIRouter(prefix=API_PREFIX, responses=problem_responses(500))
+api_router.include_router(auth.router)
+api_router.include_router(organizations.router)

@@ -1,0 +1,116 @@
+"""``docg serve`` and ``docg db upgrade|downgrade|revision``, added to the ``docg`` command line.
+
+:func:`register` adds them to a Typer application; :mod:`docg_server.plugin` calls it from the
+``docg_register_commands`` hook. The database URL comes from ``--database-url`` or
+``DATABASE_URL`` (default ``sqlite:///./docg.db``), as for the server itself.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+__all__ = ["db_cli", "register", "serve"]
+
+DatabaseUrlOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        envvar="DATABASE_URL",
+        show_envvar=True,
+        help="The server's database (default: sqlite:///./docg.db).",
+    ),
+]
+
+db_cli = typer.Typer(
+    name="db", help="Migrate the server's database (Alembic).", no_args_is_help=True
+)
+
+
+def _url(database_url: str | None) -> str:
+    if database_url:
+        return database_url
+    from .config import get_settings
+
+    return get_settings().DATABASE_URL
+
+
+@db_cli.command("upgrade")
+def db_upgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+    database_url: DatabaseUrlOpt = None,
+) -> None:
+    """Migrate the database up to REVISION (default: the latest)."""
+    from . import migrate
+
+    migrate.upgrade(_url(database_url), revision)
+    typer.echo(f"database at {revision}")
+
+
+@db_cli.command("downgrade")
+def db_downgrade(
+    revision: Annotated[
+        str, typer.Argument(help="Target revision: an id, '-1' for one step, 'base' for empty.")
+    ],
+    database_url: DatabaseUrlOpt = None,
+) -> None:
+    """Migrate the database down to REVISION ('base' drops every server table)."""
+    from . import migrate
+
+    migrate.downgrade(_url(database_url), revision)
+    typer.echo(f"database at {revision}")
+
+
+@db_cli.command("revision")
+def db_revision(
+    message: Annotated[str, typer.Option("--message", "-m", help="What the change does.")],
+    autogenerate: Annotated[
+        bool,
+        typer.Option(
+            "--autogenerate/--empty",
+            help="Compare the models with the database (which must be at head).",
+        ),
+    ] = True,
+    database_url: DatabaseUrlOpt = None,
+) -> None:
+    """Write a new migration into the package's migrations; review it before committing."""
+    from . import migrate
+
+    path = migrate.revision(_url(database_url), message, autogenerate=autogenerate)
+    typer.echo(f"wrote {path}")
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+    reload: Annotated[bool, typer.Option(help="Restart when the code changes (development).")] = (
+        False
+    ),
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes (not with --reload).")] = 1,
+) -> None:
+    """Run the REST API with uvicorn; configuration comes from the environment."""
+    import uvicorn
+
+    from .config import SettingsError, get_settings
+
+    try:
+        get_settings()  # fail here, with the variable named, rather than in every worker
+    except SettingsError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    uvicorn.run(
+        "docg_server.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        reload=reload,
+        workers=None if reload else workers,
+        proxy_headers=True,
+    )
+
+
+def register(cli: typer.Typer) -> None:
+    """Add ``serve`` and ``db`` to the ``docg`` application ``cli``."""
+    cli.command("serve")(serve)
+    cli.add_typer(db_cli)

@@ -1,0 +1,209 @@
+"""The application shell: problem+json errors, request ids, headers, CORS, health, OpenAPI."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from server.apikit import assert_problem, client_for, make_settings
+from sqlalchemy.engine import URL
+
+from docg_server import migrate
+from docg_server.app import create_app
+from docg_server.config import Settings
+from docg_server.crypto import generate_key
+
+
+@pytest.fixture
+def settings(sqlite_url: URL) -> Settings:
+    """The application shell does not depend on the database: SQLite is enough here."""
+    migrate.upgrade(sqlite_url)
+    return make_settings(sqlite_url)
+
+
+async def test_healthz_answers_while_the_process_is_up(client: httpx.AsyncClient) -> None:
+    response = await client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+async def test_readyz_answers_200_when_the_database_is_reachable(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+async def test_readyz_answers_a_503_problem_when_the_database_is_unreachable(
+    tmp_path: Path,
+) -> None:
+    app = create_app(make_settings(f"sqlite:///{tmp_path / 'missing-dir' / 'docg.db'}"))
+    try:
+        async with client_for(app) as client:
+            response = await client.get("/readyz")
+            assert (await client.get("/healthz")).status_code == 200
+    finally:
+        app.state.engine.dispose()
+    body = assert_problem(response, 503, "service-unavailable")
+    assert body["detail"] == "the database is unreachable"
+
+
+async def test_an_unknown_route_is_a_404_problem(client: httpx.AsyncClient) -> None:
+    body = assert_problem(await client.get("/api/v1/nothing-here"), 404, "not-found")
+    assert "/api/v1/nothing-here" in body["detail"]
+
+
+async def test_a_wrong_method_is_a_405_problem(client: httpx.AsyncClient) -> None:
+    assert_problem(await client.delete("/api/v1/auth/login"), 405, "method-not-allowed")
+
+
+async def test_a_validation_error_lists_each_bad_field_without_echoing_values(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.post(
+        "/api/v1/auth/register",
+        json={"email": "not-an-email", "password": "short7!", "organization_name": ""},
+    )
+    body = assert_problem(response, 422, "validation-error")
+    where = {(e["location"], e["field"]) for e in body["errors"]}
+    assert where == {("body", "email"), ("body", "password"), ("body", "organization_name")}
+    assert all(e["message"] and e["code"] for e in body["errors"])
+    assert "short7!" not in response.text  # a rejected password is never echoed back
+
+
+async def test_a_body_that_is_not_json_is_a_422_problem(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/api/v1/auth/login", content=b"{nope", headers={"Content-Type": "application/json"}
+    )
+    body = assert_problem(response, 422, "validation-error")
+    assert body["errors"][0]["location"] == "body"
+
+
+async def test_an_unhandled_exception_is_a_logged_500_problem_without_the_traceback(
+    app: FastAPI, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    @app.get("/test-only/boom")
+    def boom() -> None:
+        raise RuntimeError("database password is hunter2")
+
+    with caplog.at_level(logging.ERROR, logger="docg.server"):
+        response = await client.get("/test-only/boom", headers={"X-Request-ID": "req-500"})
+
+    body = assert_problem(response, 500, "internal-error")
+    assert body["request_id"] == "req-500"
+    assert "req-500" in body["detail"]
+    assert "hunter2" not in response.text
+    assert "Traceback" not in response.text
+    assert "RuntimeError" not in response.text
+    assert response.headers["x-content-type-options"] == "nosniff"
+    [record] = [r for r in caplog.records if r.name == "docg.server"]
+    assert record.exc_info is not None and "req-500" in record.getMessage()
+
+
+async def test_a_sane_request_id_is_echoed(client: httpx.AsyncClient) -> None:
+    response = await client.get("/healthz", headers={"X-Request-ID": "abc-123_x.y"})
+    assert response.headers["x-request-id"] == "abc-123_x.y"
+
+
+@pytest.mark.parametrize("sent", [None, "has spaces in it", "x" * 129])
+async def test_a_missing_or_unsafe_request_id_is_replaced_by_a_generated_one(
+    client: httpx.AsyncClient, sent: str | None
+) -> None:
+    headers = {"X-Request-ID": sent} if sent is not None else {}
+    response = await client.get("/healthz", headers=headers)
+    generated = response.headers["x-request-id"]
+    assert generated != sent
+    assert len(generated) == 32 and int(generated, 16) >= 0
+
+
+async def test_every_response_carries_the_security_headers(client: httpx.AsyncClient) -> None:
+    for response in (await client.get("/healthz"), await client.get("/missing")):
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["x-frame-options"] == "DENY"
+        assert response.headers["referrer-policy"] == "no-referrer"
+        assert response.headers["content-security-policy"].startswith("default-src 'none'")
+        assert response.headers["cache-control"] == "no-store"
+        assert "strict-transport-security" not in response.headers  # development: no TLS
+
+
+async def test_production_adds_strict_transport_security(tmp_path: Path) -> None:
+    settings = make_settings(
+        f"sqlite:///{tmp_path / 'docg.db'}",
+        DOCG_ENV="production",
+        JWT_SECRET="j" * 48,
+        DOCG_STORAGE_SECRET="s" * 48,
+        ENCRYPTION_KEY=generate_key("k1"),
+    )
+    app = create_app(settings)
+    try:
+        async with client_for(app) as client:
+            response = await client.get("/healthz")
+    finally:
+        app.state.engine.dispose()
+    assert response.headers["strict-transport-security"].startswith("max-age=")
+
+
+async def test_cors_allows_only_the_configured_origins(tmp_path: Path) -> None:
+    settings = make_settings(
+        f"sqlite:///{tmp_path / 'docg.db'}", CORS_ORIGINS=["https://app.example.com"]
+    )
+    app = create_app(settings)
+    preflight = {"Access-Control-Request-Method": "POST"}
+    try:
+        async with client_for(app) as client:
+            allowed = await client.options(
+                "/api/v1/auth/login", headers={"Origin": "https://app.example.com", **preflight}
+            )
+            refused = await client.options(
+                "/api/v1/auth/login", headers={"Origin": "https://evil.example", **preflight}
+            )
+            error = await client.get("/missing", headers={"Origin": "https://app.example.com"})
+    finally:
+        app.state.engine.dispose()
+    assert allowed.headers["access-control-allow-origin"] == "https://app.example.com"
+    assert "access-control-allow-origin" not in refused.headers
+    assert error.headers["access-control-allow-origin"] == "https://app.example.com"
+
+
+async def test_without_cors_origins_no_origin_is_allowed(client: httpx.AsyncClient) -> None:
+    response = await client.get("/healthz", headers={"Origin": "https://app.example.com"})
+    assert "access-control-allow-origin" not in response.headers
+
+
+ROUTES = {
+    ("get", "/healthz"),
+    ("get", "/readyz"),
+    ("post", "/api/v1/auth/register"),
+    ("post", "/api/v1/auth/login"),
+    ("post", "/api/v1/auth/refresh"),
+    ("post", "/api/v1/auth/logout"),
+    ("get", "/api/v1/organizations/me"),
+    ("put", "/api/v1/organizations/me"),
+}
+"""Every route of the API; a new one must be added here, so it is known to be documented."""
+
+
+async def test_the_openapi_document_lists_every_route_and_its_problems(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.get("/api/v1/openapi.json")
+    assert response.status_code == 200
+    spec = response.json()
+    documented = {(method, path) for path, item in spec["paths"].items() for method in item}
+    assert documented == ROUTES
+    for path, item in spec["paths"].items():
+        if not path.startswith("/api/v1/"):
+            continue
+        for method, operation in item.items():
+            errors = {code for code in operation["responses"] if code.startswith(("4", "5"))}
+            assert "500" in errors, (path, method)
+            for code in errors:
+                content = operation["responses"][code]["content"]
+                assert list(content) == ["application/problem+json"], (path, method, code)
+    assert "Problem" in spec["components"]["schemas"]
+    assert "HTTPValidationError" not in spec["components"]["schemas"]
+    assert spec["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"

@@ -66,8 +66,8 @@ def lint(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def typecheck(session: nox.Session) -> None:
     """Type-check docg_core, the documents plugin and the server with mypy --strict."""
-    _install(session)
-    session.install("mypy>=1.10", "types-PyYAML")
+    _install(session, "testing", "s3")
+    session.install("mypy>=1.10", "types-PyYAML", "types-jsonschema")
     session.run("mypy")
 
 

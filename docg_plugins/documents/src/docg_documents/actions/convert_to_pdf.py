@@ -7,9 +7,6 @@ from docg_core.context import ExecutionContext
 from docg_core.errors import StepError
 
 from ..common.files import file_reference, load_file, pdf_result
-from ..pdf import SUPPORTED_FORMATS, get_converter
-
-CONVERTIBLE = sorted(SUPPORTED_FORMATS)
 
 
 class ConvertToPdf(BaseAction):
@@ -31,10 +28,12 @@ class ConvertToPdf(BaseAction):
     async def run(self, ctx: ExecutionContext) -> ActionResult:
         p = ctx.step.parameters
         source = await load_file(ctx, file_reference(p["file"], "file"), "file")
-        if source.extension not in CONVERTIBLE:
+        from ..pdf import SUPPORTED_FORMATS, get_converter  # loaded when first needed
+
+        if source.extension not in SUPPORTED_FORMATS:
             raise StepError(
                 f"file: cannot convert {source.name!r} to PDF "
-                f"(expected one of .{', .'.join(CONVERTIBLE)})"
+                f"(expected one of .{', .'.join(sorted(SUPPORTED_FORMATS))})"
             )
         converted = await get_converter().convert(
             source.data, input_format=source.extension, pdf_a=bool(p.get("pdf_a"))

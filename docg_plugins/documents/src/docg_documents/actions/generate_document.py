@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from docg_core.apps import ActionArgument, ActionResult, ArgumentType, BaseAction, DropdownOption
 from docg_core.context import ExecutionContext
@@ -22,8 +22,9 @@ from ..common.files import (
     store_output,
 )
 from ..common.images import fetch_images
-from ..pdf import get_converter
-from ..templating import RenderResult, render_docx, render_html, render_pptx
+
+if TYPE_CHECKING:
+    from ..templating import RenderResult
 
 TEMPLATE_KINDS = {
     "docx": "docx",
@@ -137,6 +138,8 @@ class GenerateDocument(BaseAction):
             key, digest = await store_output(ctx, doc_id, source_ext, rendered.content)
             result.update(file_key=key, sha256=digest, file_name=safe_file_name(name, source_ext))
         if "pdf" in formats:
+            from ..pdf import get_converter  # LibreOffice pool: loaded when first needed
+
             converted = await get_converter().convert(
                 rendered.content, input_format=source_ext, pdf_a=bool(p.get("pdf_a"))
             )
@@ -175,6 +178,9 @@ def _render(
     strict: bool,
     images: Mapping[str, bytes],
 ) -> RenderResult:
+    # Template engines load on first render, so listing apps stays fast.
+    from ..templating import render_docx, render_html, render_pptx
+
     if kind == "docx":
         return render_docx(template.data, data, filters=filters, strict=strict, images=images)
     if kind == "pptx":

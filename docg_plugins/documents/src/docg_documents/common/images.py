@@ -11,7 +11,6 @@ from docg_core.builtin.http import check_url
 from docg_core.context import ExecutionContext
 from docg_core.errors import StepError
 
-from ..templating import as_image
 from .files import load_file
 
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
@@ -19,6 +18,8 @@ MAX_IMAGE_BYTES = 10 * 1024 * 1024
 
 def image_references(value: Any) -> Iterator[str]:
     """Every image reference (storage key, path or URL) in the data, depth first."""
+    from ..templating import as_image
+
     try:
         image = as_image(value)
     except ValueError:

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
+from support.requirements import missing
 
 from docg_core.errors import ExecutionError, ExecutionNotFound
 from docg_core.records import ExecutionRecord, StepRecord, WaitRecord
@@ -39,7 +40,7 @@ def _database_url(backend: str, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'docg.db'}"
     url = os.environ.get("DOCG_TEST_DATABASE_URL")
     if not url:  # the ``postgres`` marker normally skips (or fails, in CI) before this
-        pytest.skip("DOCG_TEST_DATABASE_URL is not set")
+        missing("DOCG_TEST_DATABASE_URL is not set")
     parsed = make_url(url)
     if parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")

@@ -19,6 +19,7 @@ from argon2 import PasswordHasher
 from fastapi import FastAPI
 from server.apikit import Api, client_for, make_settings
 from sqlalchemy.engine import URL
+from support.requirements import missing
 
 from docg_server import migrate, security
 from docg_server.app import create_app
@@ -35,7 +36,7 @@ def sqlite_url(tmp_path: Path) -> URL:
 def postgres_url() -> Iterator[URL]:
     base = os.environ.get("DOCG_TEST_DATABASE_URL")
     if not base:
-        pytest.skip("DOCG_TEST_DATABASE_URL is not set")
+        missing("DOCG_TEST_DATABASE_URL is not set")
     server = normalise_url(base)
     name = f"docg_server_test_{uuid.uuid4().hex[:12]}"
     admin = create_db_engine(server, isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
@@ -72,7 +73,7 @@ def postgres_api_url() -> Iterator[URL]:
     """One PostgreSQL database at head for the whole session; API tests empty it first."""
     base = os.environ.get("DOCG_TEST_DATABASE_URL")
     if not base:
-        pytest.skip("DOCG_TEST_DATABASE_URL is not set")
+        missing("DOCG_TEST_DATABASE_URL is not set")
     server = normalise_url(base)
     name = f"docg_server_api_{uuid.uuid4().hex[:12]}"
     admin = create_db_engine(server, isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)

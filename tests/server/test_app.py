@@ -183,6 +183,13 @@ ROUTES = {
     ("post", "/api/v1/auth/logout"),
     ("get", "/api/v1/organizations/me"),
     ("put", "/api/v1/organizations/me"),
+    ("get", "/api/v1/workflows"),
+    ("post", "/api/v1/workflows"),
+    ("get", "/api/v1/workflows/{workflow_id}"),
+    ("put", "/api/v1/workflows/{workflow_id}"),
+    ("delete", "/api/v1/workflows/{workflow_id}"),
+    ("post", "/api/v1/workflows/{workflow_id}/activate"),
+    ("post", "/api/v1/workflows/{workflow_id}/pause"),
 }
 """Every route of the API; a new one must be added here, so it is known to be documented."""
 

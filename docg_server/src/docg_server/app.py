@@ -15,6 +15,8 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from pydantic.json_schema import models_json_schema
 
+from docg_core.plugins import get_registry
+
 from . import __version__
 from .api import health
 from .api.v1 import API_PREFIX, api_router
@@ -56,6 +58,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = session_factory(engine)
+    # Loading plugins imports them: once per application, not per request.
+    app.state.registry = get_registry()
 
     install_exception_handlers(app)
     app.include_router(health.router)

@@ -5,9 +5,10 @@ branch on it, never on ``title`` or ``detail`` (which are for people)::
 
     HTTPProblem                     raise it from a route or a dependency
     ├── status 401 unauthorized / invalid-credentials   (with WWW-Authenticate: Bearer)
-    ├── status 403 forbidden
+    ├── status 403 forbidden / plan-limit-reached       (``limit``, ``limit_value``, ``plan``)
     ├── status 404 not-found
-    ├── status 409 conflict
+    ├── status 409 conflict / invalid-status-transition
+    ├── status 422 invalid-workflow                      (``problems``: node_id, field, message)
     ├── status 429 too-many-requests                     (with Retry-After)
     └── status 503 service-unavailable
     request validation  → 422 validation-error, ``errors`` lists each bad field and its location

@@ -7,31 +7,42 @@
 - :data:`CurrentOrg` — that user's organization. The tenant always comes from the
   authenticated principal, never from a header, query parameter or body (ARCHITECTURE §13).
 - :func:`require_role` — 403 unless the current user has one of the roles.
+- :data:`RegistryDep` — the apps the server knows (built once per app, on ``app.state``).
+- :data:`WorkflowDep` — the ``{workflow_id}`` of the path, loaded within the caller's
+  organization: another organization's id answers 404, exactly like an unknown one.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Annotated
 
+import sqlalchemy as sa
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session, sessionmaker
 
+from docg_core.plugins import Registry
+
 from ..config import Settings
 from ..errors import HTTPProblem
-from ..models import Organization, Role, User
+from ..models import Organization, Role, User, Workflow
 from ..security import InvalidTokenError, decode_access_token
 
 __all__ = [
     "AppSettings",
     "CurrentOrg",
     "CurrentUser",
+    "RegistryDep",
     "SessionDep",
+    "WorkflowDep",
     "get_current_org",
     "get_current_user",
+    "get_registry_dep",
     "get_session",
     "get_settings_dep",
+    "get_workflow",
     "require_role",
 ]
 
@@ -106,3 +117,25 @@ def require_role(*roles: Role) -> Callable[[User], User]:
         return user
 
     return check
+
+
+def get_registry_dep(request: Request) -> Registry:
+    """The registry the application was created with."""
+    registry: Registry = request.app.state.registry
+    return registry
+
+
+RegistryDep = Annotated[Registry, Depends(get_registry_dep)]
+
+
+def get_workflow(workflow_id: uuid.UUID, session: SessionDep, org: CurrentOrg) -> Workflow:
+    """The workflow ``workflow_id`` of the caller's organization; 404 for any other."""
+    workflow = session.scalar(
+        sa.select(Workflow).where(Workflow.id == workflow_id, Workflow.organization_id == org.id)
+    )
+    if workflow is None:
+        raise HTTPProblem.not_found(f"there is no workflow {workflow_id} in your organization")
+    return workflow
+
+
+WorkflowDep = Annotated[Workflow, Depends(get_workflow)]

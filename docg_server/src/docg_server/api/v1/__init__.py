@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from ...errors import problem_responses
-from . import auth, organizations
+from . import auth, organizations, workflows
 
 __all__ = ["API_PREFIX", "api_router"]
 
@@ -14,3 +14,4 @@ API_PREFIX = "/api/v1"
 api_router = APIRouter(prefix=API_PREFIX, responses=problem_responses(500))
 api_router.include_router(auth.router)
 api_router.include_router(organizations.router)
+api_router.include_router(workflows.router)

@@ -190,6 +190,11 @@ ROUTES = {
     ("delete", "/api/v1/workflows/{workflow_id}"),
     ("post", "/api/v1/workflows/{workflow_id}/activate"),
     ("post", "/api/v1/workflows/{workflow_id}/pause"),
+    ("get", "/api/v1/workflows/{workflow_id}/nodes"),
+    ("post", "/api/v1/workflows/{workflow_id}/nodes"),
+    ("post", "/api/v1/workflows/{workflow_id}/nodes/reorder"),
+    ("put", "/api/v1/workflows/{workflow_id}/nodes/{node_id}"),
+    ("delete", "/api/v1/workflows/{workflow_id}/nodes/{node_id}"),
 }
 """Every route of the API; a new one must be added here, so it is known to be documented."""
 

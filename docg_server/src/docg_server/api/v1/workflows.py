@@ -51,7 +51,14 @@ from ...models import (
 from ...workflows.flat import flatten, unflatten
 from ..deps import CurrentOrg, RegistryDep, SessionDep, WorkflowDep, require_role
 
-__all__ = ["router"]
+__all__ = [
+    "WorkflowEditor",
+    "check_document",
+    "lock_workflow",
+    "replace_document",
+    "router",
+    "stored_document",
+]
 
 router = APIRouter(prefix="/workflows", tags=["workflows"], responses=problem_responses(401))
 
@@ -130,7 +137,7 @@ class WorkflowProblem(BaseModel):
 # -- helpers -------------------------------------------------------------------------------
 
 
-def _check(document: WorkflowDocument, registry: Registry) -> None:
+def check_document(document: WorkflowDocument, registry: Registry) -> None:
     """422 ``invalid-workflow`` listing every problem of the document."""
     problems = check_workflow(document, registry)
     if problems:
@@ -185,6 +192,18 @@ def _store_document(
     )
 
 
+def replace_document(
+    session: Session, workflow: Workflow, document: WorkflowDocument, registry: Registry
+) -> None:
+    """Replace the stored document of a (locked, validated) workflow and bump its version
+    (not committed)."""
+    session.execute(sa.delete(WorkflowNode).where(WorkflowNode.workflow_id == workflow.id))
+    session.expire(workflow, ["nodes"])
+    _store_document(session, workflow, document, registry)
+    # In SQL, so two concurrent updates on SQLite (no FOR UPDATE there) cannot both write 2.
+    workflow.version = Workflow.version + 1
+
+
 def _node_rows(session: Session, workflow: Workflow) -> list[WorkflowNode]:
     return list(
         session.scalars(
@@ -195,7 +214,7 @@ def _node_rows(session: Session, workflow: Workflow) -> list[WorkflowNode]:
     )
 
 
-def _document(session: Session, workflow: Workflow) -> dict[str, Any]:
+def stored_document(session: Session, workflow: Workflow) -> dict[str, Any]:
     return unflatten(
         _node_rows(session, workflow),
         name=workflow.name,
@@ -205,7 +224,7 @@ def _document(session: Session, workflow: Workflow) -> dict[str, Any]:
 
 
 def _out(session: Session, workflow: Workflow, request: Request) -> WorkflowOut:
-    document = _document(session, workflow)
+    document = stored_document(session, workflow)
     base = str(request.base_url).rstrip("/")
     return WorkflowOut(
         id=workflow.id,
@@ -240,7 +259,7 @@ def _lock_organization(session: Session, org: Organization) -> int | None:
     return limit
 
 
-def _lock_workflow(session: Session, workflow: Workflow) -> None:
+def lock_workflow(session: Session, workflow: Workflow) -> None:
     """Re-read the workflow under a row lock (PostgreSQL), so concurrent writes queue."""
     session.refresh(workflow, with_for_update=True)
 
@@ -329,7 +348,7 @@ def create_workflow(
     workflows; 422 ``invalid-workflow`` listing each problem of the document.
     """
     document = body.as_document()
-    _check(document, registry)
+    check_document(document, registry)
     limit = _lock_organization(session, org)
     if limit is not None:
         count = session.scalar(
@@ -379,13 +398,9 @@ def update_workflow(
 ) -> WorkflowOut:
     """Replace the workflow's document (owners and admins); its ``version`` goes up by one."""
     document = body.as_document()
-    _check(document, registry)
-    _lock_workflow(session, workflow)
-    session.execute(sa.delete(WorkflowNode).where(WorkflowNode.workflow_id == workflow.id))
-    session.expire(workflow, ["nodes"])
-    _store_document(session, workflow, document, registry)
-    # In SQL, so two concurrent updates on SQLite (no FOR UPDATE there) cannot both write 2.
-    workflow.version = Workflow.version + 1
+    check_document(document, registry)
+    lock_workflow(session, workflow)
+    replace_document(session, workflow, document, registry)
     session.commit()
     return _out(session, workflow, request)
 
@@ -408,7 +423,7 @@ def delete_workflow(
 def _transition(
     session: Session, workflow: Workflow, allowed_from: set[str], to: WorkflowStatus
 ) -> None:
-    _lock_workflow(session, workflow)
+    lock_workflow(session, workflow)
     if workflow.status not in allowed_from:
         session.rollback()
         raise HTTPProblem.conflict(
@@ -433,7 +448,7 @@ def activate_workflow(
 ) -> WorkflowOut:
     """Start accepting runs: draft or paused → active, after validating the document again
     (an app it uses may have been uninstalled since it was saved)."""
-    _check(load_workflow(_document(session, workflow)), registry)
+    check_document(load_workflow(stored_document(session, workflow)), registry)
     _transition(
         session,
         workflow,

@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import io
-import struct
 import subprocess
 import zipfile
-import zlib
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from docx import Document
 from docx.document import Document as DocumentObject
 from docx.enum.text import WD_COLOR_INDEX
-from docx.oxml import parse_xml
-from docx.oxml.ns import nsdecls, qn
+from docx.oxml.ns import qn
 from docx.shared import Mm, Pt, RGBColor
 from pypdf import PdfReader
+from support.docx_builders import build, png, raw, text
 
 from docg_core.errors import StepError
 from docg_documents.templating import (
@@ -32,57 +29,12 @@ from docg_documents.templating import (
 # ------------------------------------------------------------------------------ helpers
 
 
-def build(*steps: Callable[[DocumentObject], object]) -> bytes:
-    document = Document()
-    for step in steps:
-        step(document)
-    out = io.BytesIO()
-    document.save(out)
-    return out.getvalue()
-
-
-def text(*paragraphs: str) -> Callable[[DocumentObject], None]:
-    def step(document: DocumentObject) -> None:
-        for paragraph in paragraphs:
-            document.add_paragraph(paragraph)
-
-    return step
-
-
-def raw(inner_xml: str) -> Callable[[DocumentObject], None]:
-    """A paragraph written as Word writes it (runs, rsids, spell-check marks)."""
-
-    def step(document: DocumentObject) -> None:
-        paragraph = parse_xml(f"<w:p {nsdecls('w')}>{inner_xml}</w:p>")
-        body = document.element.body
-        body.insert(len(body) - 1, paragraph)  # before w:sectPr
-
-    return step
-
-
 def read(content: bytes) -> DocumentObject:
     return Document(io.BytesIO(content))
 
 
 def texts(document: DocumentObject) -> list[str]:
     return [p.text for p in document.paragraphs]
-
-
-def png(width: int, height: int) -> bytes:
-    """A red PNG of ``width`` × ``height`` pixels (72 dpi: python-docx's default)."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
-
-    rows = b"".join(b"\x00" + b"\xff\x00\x00" * width for _ in range(height))
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(rows))
-        + chunk(b"IEND", b"")
-    )
 
 
 DEAL = {

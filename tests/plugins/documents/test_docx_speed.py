@@ -13,10 +13,8 @@ from __future__ import annotations
 import io
 import json
 import re
-import struct
 import threading
 import zipfile
-import zlib
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -24,11 +22,11 @@ from typing import Any
 import pytest
 from docx import Document
 from docx.document import Document as DocumentObject
-from docx.oxml import parse_xml
 from docx.oxml.ns import nsdecls
 from docx.shared import Mm, Pt, RGBColor
 from docxtpl import DocxTemplate, InlineImage
 from docxtpl import RichText as DocxtplRichText
+from support.docx_builders import build, png, raw, text
 
 from docg_documents.templating import (
     Image,
@@ -43,47 +41,6 @@ from docg_documents.templating._package import LruCache
 EXAMPLE = Path(__file__).parents[3] / "docs" / "examples" / "contract"
 
 # ------------------------------------------------------------------------------ helpers
-
-
-def build(*steps: Callable[[DocumentObject], object]) -> bytes:
-    document = Document()
-    for step in steps:
-        step(document)
-    out = io.BytesIO()
-    document.save(out)
-    return out.getvalue()
-
-
-def text(*paragraphs: str) -> Callable[[DocumentObject], None]:
-    def step(document: DocumentObject) -> None:
-        for paragraph in paragraphs:
-            document.add_paragraph(paragraph)
-
-    return step
-
-
-def raw(inner_xml: str) -> Callable[[DocumentObject], None]:
-    def step(document: DocumentObject) -> None:
-        paragraph = parse_xml(f"<w:p {nsdecls('w')}>{inner_xml}</w:p>")
-        body = document.element.body
-        body.insert(len(body) - 1, paragraph)
-
-    return step
-
-
-def png(width: int, height: int, red: int = 0xFF) -> bytes:
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
-
-    rows = b"".join(b"\x00" + bytes([red, 0, 0]) * width for _ in range(height))
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(rows))
-        + chunk(b"IEND", b"")
-    )
 
 
 _NOTES = {

@@ -26,6 +26,9 @@ _EXPORTS: dict[str, str] = {
     "TriggerType": "apps",
     "validate_arguments": "apps",
     "RetryPolicy": "retry",
+    "CallbackEvent": "callbacks",
+    "CallbackRejected": "callbacks",
+    "InboundRequest": "callbacks",
     "hookimpl": "hookspecs",
     "ExecutionContext": "context",
     "build_context": "context",
@@ -98,6 +101,9 @@ if TYPE_CHECKING:
     from .apps import TriggerItem as TriggerItem
     from .apps import TriggerType as TriggerType
     from .apps import validate_arguments as validate_arguments
+    from .callbacks import CallbackEvent as CallbackEvent
+    from .callbacks import CallbackRejected as CallbackRejected
+    from .callbacks import InboundRequest as InboundRequest
     from .conditions import evaluate_conditions as evaluate_conditions
     from .conditions import select_branches as select_branches
     from .context import ExecutionContext as ExecutionContext

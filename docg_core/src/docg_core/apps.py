@@ -20,6 +20,7 @@ from .retry import RetryPolicy
 if TYPE_CHECKING:
     import httpx
 
+    from .callbacks import CallbackEvent, InboundRequest
     from .context import ExecutionContext
 
 __all__ = [
@@ -444,6 +445,17 @@ class BaseTrigger:
         """For polling triggers: the items found since the last poll."""
         raise NotImplementedError(f"trigger {self.key!r} does not poll")
 
+    def verify_request(
+        self, request: InboundRequest, credentials: Mapping[str, Any], parameters: Mapping[str, Any]
+    ) -> None:
+        """Check a webhook's authenticity before a run starts; raise
+        :class:`~docg_core.callbacks.CallbackRejected` to refuse it.
+
+        ``credentials`` are the trigger's connection's (empty without one); ``parameters``
+        the trigger's. The default accepts every request (the server's URL token is the
+        only secret); vendors that sign their webhooks override it.
+        """
+
     @classmethod
     def check_parameters(cls, parameters: Mapping[str, Any]) -> list[str]:
         """Save-time checks beyond the declared arguments (e.g. a cron expression).
@@ -565,6 +577,22 @@ class BaseApp:
 
     async def before_request(self, ctx: ExecutionContext, request: httpx.Request) -> None:
         """Called before every request sent through ``ctx.http``; mutate ``request`` in place."""
+
+    def parse_callback(self, request: InboundRequest) -> list[CallbackEvent]:
+        """The waiting steps a vendor callback concerns (see :mod:`docg_core.callbacks`).
+
+        Parse only: the request is not yet trusted. An event the app does not act on gives
+        an empty list. The default handles no callbacks.
+        """
+        return []
+
+    def verify_callback(self, request: InboundRequest, credentials: Mapping[str, Any]) -> None:
+        """Raise :class:`~docg_core.callbacks.CallbackRejected` unless ``request`` is authentic
+        for the connection whose ``credentials`` are given. The default rejects everything, so
+        an app that parses callbacks must say how they are verified."""
+        from .callbacks import CallbackRejected
+
+        raise CallbackRejected(f"app {self.key!r} does not accept callbacks")
 
     def action(self, key: str) -> type[BaseAction] | None:
         return next((a for a in self.actions if a.key == key), None)

@@ -48,7 +48,7 @@ from .validation import validate_workflow
 from .variables import compute_parameters
 from .workflow import Node, Workflow, load_workflow
 
-__all__ = ["ConnectionProvider", "Engine"]
+__all__ = ["ActionGuard", "ConnectionProvider", "Engine", "StepObserver"]
 
 logger = logging.getLogger("docg.engine")
 
@@ -56,8 +56,11 @@ logger = logging.getLogger("docg.engine")
 class ConnectionProvider(Protocol):
     """Looks up the decrypted credentials of a node's ``connection``."""
 
-    async def get_credentials(self, connection_id: str, *, app_key: str) -> Mapping[str, Any]:
-        """Credentials for ``connection_id``; raise ``KeyError`` if there is no such connection."""
+    async def get_credentials(
+        self, connection_id: str, *, app_key: str, organization_id: str | None
+    ) -> Mapping[str, Any]:
+        """Credentials for ``connection_id`` of ``organization_id`` (the execution's tenant;
+        None when embedded); raise ``KeyError`` if that organization has no such connection."""
         ...
 
 
@@ -65,11 +68,16 @@ class _MappingConnections:
     def __init__(self, connections: Mapping[str, Mapping[str, Any]]) -> None:
         self._connections = connections
 
-    async def get_credentials(self, connection_id: str, *, app_key: str) -> Mapping[str, Any]:
+    async def get_credentials(
+        self, connection_id: str, *, app_key: str, organization_id: str | None
+    ) -> Mapping[str, Any]:
         return self._connections[connection_id]
 
 
 StepObserver = Callable[[ExecutionRecord, StepRecord], None]
+ActionGuard = Callable[[ExecutionRecord, StepRecord], Awaitable[None]]
+"""Awaited once before a step's action first runs (not on retries, resumes or mocked steps);
+raising :class:`StepError` fails the step without running the action (e.g. a plan limit)."""
 
 
 class Engine:
@@ -88,6 +96,7 @@ class Engine:
         :func:`~docg_core.storage.storage_from_env` — S3/Spaces when ``DO_SPACES_BUCKET`` is
         set, else local files under ``DOCG_STORAGE_DIR`` or ``./docg-files``).
     :param on_step: called after every step record is written (progress displays).
+    :param before_action: an :data:`ActionGuard` awaited before each step's action runs.
     """
 
     def __init__(
@@ -100,6 +109,7 @@ class Engine:
         http_transport: httpx.AsyncBaseTransport | None = None,
         storage: Storage | None = None,
         on_step: StepObserver | None = None,
+        before_action: ActionGuard | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.registry = registry if registry is not None else get_registry()
@@ -116,6 +126,7 @@ class Engine:
         self.http_transport = http_transport
         self.storage = storage if storage is not None else storage_from_env()
         self.on_step = on_step
+        self.before_action = before_action
         self._sleep = sleep
         self._tasks: dict[str, asyncio.Task[Any]] = {}
         self._cancel_requested: set[str] = set()
@@ -625,6 +636,11 @@ class _Run:
                 step.attempt = 1
                 await self.save(step)
             params = validate_arguments(action_cls.arguments, raw_params, node_id=node.id)
+            if not resuming and engine.before_action is not None:
+                await engine.before_action(self.execution, step)
+        except StepError as exc:
+            await self.fail(node, step, exc)
+            return
         except DocgError as exc:
             await self.fail(node, step, StepError(str(exc)))
             return
@@ -641,7 +657,9 @@ class _Run:
         if node.connection is None:
             return {}
         try:
-            return await self.engine.connections.get_credentials(node.connection, app_key=app.key)
+            return await self.engine.connections.get_credentials(
+                node.connection, app_key=app.key, organization_id=self.execution.organization_id
+            )
         except KeyError:
             raise StepError(f"connection {node.connection!r} not found") from None
 

@@ -136,8 +136,16 @@ async def test_a_template_in_storage_is_used_by_key(storage: LocalStorage, templ
 async def test_local_paths_are_refused_when_running_for_an_organization(
     storage: LocalStorage, template: Path
 ) -> None:
-    with pytest.raises(StepError, match="not found in storage"):
+    with pytest.raises(StepError, match="not one of this organization's files"):
         await generate(storage, template=str(template), organization_id="org-1")
+
+
+async def test_another_organizations_template_is_refused_by_key(
+    storage: LocalStorage, template: Path
+) -> None:
+    await storage.put("docg/org-2/templates/t.docx", template.read_bytes())
+    with pytest.raises(StepError, match="not one of this organization's files"):
+        await generate(storage, template="docg/org-2/templates/t.docx", organization_id="org-1")
 
 
 async def test_a_missing_template_is_a_clear_error(storage: LocalStorage, tmp_path: Path) -> None:

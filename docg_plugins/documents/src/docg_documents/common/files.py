@@ -60,6 +60,13 @@ def local_files_allowed(ctx: ExecutionContext) -> bool:
 async def load_file(ctx: ExecutionContext, ref: str, argument: str) -> LoadedFile:
     """Read ``ref`` from ``ctx.storage``, or from disk when :func:`local_files_allowed`."""
     storage = ctx.storage
+    organization = ctx.execution.organization_id
+    if organization is not None and not ref.startswith(f"docg/{organization}/"):
+        # A tenant's workflow reads only its own organization's files, whatever key it names.
+        raise StepError(
+            f"{argument}: file {ref!r} is not one of this organization's files",
+            code="file_not_found",
+        )
     if storage is not None and _looks_like_key(ref) and await storage.exists(ref):
         data: bytes = await storage.get(ref)
         return LoadedFile(data, PurePosixPath(ref).name, ref, hashlib.sha256(data).hexdigest())

@@ -24,6 +24,7 @@ from .config import Settings, get_settings
 from .db import create_db_engine, session_factory
 from .errors import Problem, install_exception_handlers
 from .middleware import REQUEST_ID_HEADER, RequestContextMiddleware
+from .storage import build_storage
 
 __all__ = ["DOCS_URL", "OPENAPI_URL", "create_app"]
 
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            await app.state.storage.close()
             engine.dispose()
 
     app = FastAPI(
@@ -60,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.session_factory = session_factory(engine)
     # Loading plugins imports them: once per application, not per request.
     app.state.registry = get_registry()
+    app.state.storage = build_storage(settings, base_url=settings.PUBLIC_URL)
 
     install_exception_handlers(app)
     app.include_router(health.router)

@@ -61,6 +61,10 @@ class Settings(BaseSettings):
     TEMPORAL_NAMESPACE: str = "default"
     TEMPORAL_TASK_QUEUE: str = "docg-workflows"
 
+    PUBLIC_URL: str = ""
+    """The server's public origin (``https://docg.example``) for links sent outside the API
+    (download, approval and webhook URLs); empty uses each request's own origin."""
+
     DOCG_STORAGE_DIR: str = "./docg-files"
     DOCG_STORAGE_SECRET: SecretStr | None = None
     """Signs download URLs (HMAC-SHA256)."""

@@ -8,6 +8,7 @@
   authenticated principal, never from a header, query parameter or body (ARCHITECTURE §13).
 - :func:`require_role` — 403 unless the current user has one of the roles.
 - :data:`RegistryDep` — the apps the server knows (built once per app, on ``app.state``).
+- :data:`StorageDep` — the file storage (local files or S3/Spaces), on ``app.state``.
 - :data:`WorkflowDep` — the ``{workflow_id}`` of the path, loaded within the caller's
   organization: another organization's id answers 404, exactly like an unknown one.
 """
@@ -24,6 +25,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session, sessionmaker
 
 from docg_core.plugins import Registry
+from docg_core.storage import Storage
 
 from ..config import Settings
 from ..errors import HTTPProblem
@@ -36,12 +38,14 @@ __all__ = [
     "CurrentUser",
     "RegistryDep",
     "SessionDep",
+    "StorageDep",
     "WorkflowDep",
     "get_current_org",
     "get_current_user",
     "get_registry_dep",
     "get_session",
     "get_settings_dep",
+    "get_storage",
     "get_workflow",
     "require_role",
 ]
@@ -126,6 +130,15 @@ def get_registry_dep(request: Request) -> Registry:
 
 
 RegistryDep = Annotated[Registry, Depends(get_registry_dep)]
+
+
+def get_storage(request: Request) -> Storage:
+    """The file storage the application was created with."""
+    storage: Storage = request.app.state.storage
+    return storage
+
+
+StorageDep = Annotated[Storage, Depends(get_storage)]
 
 
 def get_workflow(workflow_id: uuid.UUID, session: SessionDep, org: CurrentOrg) -> Workflow:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import pytest
 from support.apps import RUNS, Sleeps, flow
 
 from docg_core.engine import Engine
-from docg_core.errors import StepError
+from docg_core.errors import StepError, ValidationError
 from docg_core.plugins import Registry
 from docg_core.records import ExecutionRecord, StepRecord
 
@@ -90,3 +91,26 @@ async def test_mocked_steps_do_not_reach_the_guard(registry: Registry, sleeps: S
     )
     assert execution.status == "completed"
     assert seen == ["b"]
+
+
+async def test_the_triggers_connection_reaches_the_trigger_as_auth(
+    registry: Registry, sleeps: Sleeps
+) -> None:
+    connections = TenantConnections()
+    engine = Engine(registry=registry, sleep=sleeps, connections=connections)
+    workflow = flow(echo("a", value="{{trigger.x}}"))
+    workflow.trigger.connection = "main"
+    execution = await engine.run(workflow, {"x": 1}, organization_id="org-1")
+    assert execution.status == "completed"
+    assert connections.asked == [("main", "manual", "org-1")]
+    assert await engine.trigger_credentials(workflow, "org-1") == {"api_key": "sk-live-123456"}
+
+
+async def test_an_unknown_trigger_connection_is_a_validation_error(
+    registry: Registry, sleeps: Sleeps
+) -> None:
+    engine = Engine(registry=registry, sleep=sleeps, connections=TenantConnections())
+    workflow = flow(echo("a", value=1))
+    workflow.trigger.connection = "main"
+    with pytest.raises(ValidationError, match="connection 'main' not found"):
+        await engine.run(workflow, {}, organization_id="org-2")

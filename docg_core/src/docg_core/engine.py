@@ -243,7 +243,26 @@ class Engine:
                 continue  # resumed by someone else meanwhile
         return resumed
 
-    async def poll(self, workflow: Workflow) -> list[ExecutionRecord]:
+    async def trigger_credentials(
+        self, workflow: Workflow, organization_id: str | None = None
+    ) -> Mapping[str, Any]:
+        """The credentials of the trigger's connection (empty without one); raises
+        :class:`ValidationError` if the organization has no such connection."""
+        ref = workflow.trigger
+        if ref.connection is None:
+            return {}
+        try:
+            return await self.connections.get_credentials(
+                ref.connection, app_key=ref.app, organization_id=organization_id
+            )
+        except KeyError:
+            raise ValidationError(
+                Problem(f"connection {ref.connection!r} not found", None, "trigger")
+            ) from None
+
+    async def poll(
+        self, workflow: Workflow, *, organization_id: str | None = None
+    ) -> list[ExecutionRecord]:
         """Ask the workflow's polling trigger for new items and start one execution per item
         never seen before (by its dedupe key)."""
         trigger_cls = self.registry.trigger(workflow.trigger.app, workflow.trigger.key)
@@ -253,8 +272,9 @@ class Engine:
         ctx = self._context(
             app,
             workflow,
-            ExecutionInfo(execution_id),
+            ExecutionInfo(execution_id, organization_id=organization_id),
             _trigger_step(execution_id, trigger_cls.key, params),
+            auth=await self.trigger_credentials(workflow, organization_id),
         )
         try:
             items = await trigger_cls().poll(ctx)
@@ -264,7 +284,9 @@ class Engine:
         started = []
         for item in items:
             if await self.store.claim_dedupe_key(scope, item.dedupe_key):
-                started.append(await self.run(workflow, item.data))
+                started.append(
+                    await self.run(workflow, item.data, organization_id=organization_id)
+                )
         return started
 
     def run_sync(
@@ -292,6 +314,7 @@ class Engine:
             workflow,
             ExecutionInfo(execution.id, execution.test_run, execution.organization_id),
             _trigger_step(execution.id, ref.key, ref.parameters),
+            auth=await self.trigger_credentials(workflow, execution.organization_id),
             trigger_output=trigger_data,
         )
         try:

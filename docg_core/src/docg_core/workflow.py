@@ -32,6 +32,8 @@ class TriggerRef(_Model):
 
     app: str = "manual"
     key: str = "manual"
+    connection: str | None = None
+    """The connection whose credentials the trigger uses (polling, webhook signatures)."""
     parameters: dict[str, Any] = Field(default_factory=dict)
 
 

@@ -151,6 +151,34 @@ class Engine:
         test run. Raises :class:`ValidationError` (before anything runs) if the workflow or
         the arguments are invalid.
         """
+        execution = await self.prepare(
+            workflow,
+            trigger_data,
+            until_step=until_step,
+            mock_data=mock_data,
+            test_run=test_run,
+            execution_id=execution_id,
+            organization_id=organization_id,
+        )
+        await self.execute(execution, workflow)
+        return execution
+
+    async def prepare(
+        self,
+        workflow: Workflow,
+        trigger_data: Mapping[str, Any] | None = None,
+        *,
+        until_step: str | None = None,
+        mock_data: Mapping[str, Any] | None = None,
+        test_run: bool | None = None,
+        execution_id: str | None = None,
+        organization_id: str | None = None,
+    ) -> ExecutionRecord:
+        """The first half of :meth:`run`: validate, run the trigger and store the new
+        execution (status ``running``, no steps yet); :meth:`execute` runs its nodes.
+
+        Runners use the two halves to answer with the execution's id before it finishes.
+        """
         validate_workflow(workflow, self.registry)
         problems = []
         if until_step is not None and workflow.node(until_step) is None:
@@ -183,6 +211,10 @@ class Engine:
         else:
             execution.trigger_data = await self._run_trigger(workflow, execution, trigger_data)
         await self.store.create_execution(execution)
+        return execution
+
+    async def execute(self, execution: ExecutionRecord, workflow: Workflow) -> ExecutionRecord:
+        """Run the nodes of an execution from :meth:`prepare` until it finishes or waits."""
         await self._drive(execution, workflow, None)
         return execution
 
@@ -195,6 +227,13 @@ class Engine:
         payload the action rejects raises :class:`ValidationError` and the step keeps waiting.
         ``node_id`` may be a step key (``node[2]``) for a node inside a loop.
         """
+        execution, key = await self.claim(execution_id, node_id)
+        return await self.continue_claimed(execution, key, payload)
+
+    async def claim(self, execution_id: str, node_id: str) -> tuple[ExecutionRecord, str]:
+        """The first half of :meth:`resume`: take the waiting step (exactly one caller wins;
+        the others get :class:`ExecutionError`). Returns the execution and the step's key;
+        :meth:`continue_claimed` finishes the step and runs on."""
         execution = await self.store.get_execution(execution_id)
         step = execution.step(node_id)
         if step is None:
@@ -213,8 +252,14 @@ class Engine:
                 f"step {step.key!r} of execution {execution_id} was already resumed"
             )
         execution.status = "running"
+        return execution, step.key
+
+    async def continue_claimed(
+        self, execution: ExecutionRecord, key: str, payload: Mapping[str, Any] | None = None
+    ) -> ExecutionRecord:
+        """Finish the claimed waiting step ``key`` with ``payload`` and run on."""
         workflow = load_workflow(execution.workflow)
-        await self._drive(execution, workflow, (step.key, dict(payload or {})))
+        await self._drive(execution, workflow, (key, dict(payload or {})))
         return execution
 
     async def cancel(self, execution_id: str) -> ExecutionRecord:
@@ -284,9 +329,7 @@ class Engine:
         started = []
         for item in items:
             if await self.store.claim_dedupe_key(scope, item.dedupe_key):
-                started.append(
-                    await self.run(workflow, item.data, organization_id=organization_id)
-                )
+                started.append(await self.run(workflow, item.data, organization_id=organization_id))
         return started
 
     def run_sync(

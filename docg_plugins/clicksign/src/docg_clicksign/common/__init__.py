@@ -1,0 +1,1 @@
+"""Shared parts of the ClickSign actions: the API client, signers, state and files."""

@@ -1,8 +1,8 @@
 """Schema migrations (Alembic) with the configuration built in code, so they run when installed.
 
-Used by ``docg db upgrade|downgrade|revision``. The engine's own tables (``docg_*``, created by
-:class:`docg_core.sqlstore.SQLStore`) are left alone until the server takes them over: they
-are invisible to autogenerate, so a new revision never drops them.
+Used by ``docg db upgrade|downgrade|revision``. The engine's execution tables (``docg_*`` of
+:mod:`docg_core.sqlstore`) are part of the server's schema (:mod:`docg_server.models.engine`)
+since revision 0003, which adopts them when the engine created them first.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import URL
 from sqlalchemy.schema import SchemaItem
+
+from docg_core.sqlstore import _UTCDateTime as EngineUTCDateTime
 
 from .models.base import UTCDateTime
 
@@ -88,7 +90,7 @@ def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | 
     """Render our column types as plain SQLAlchemy types, so migrations never import models."""
     if type_ != "type":
         return False
-    if isinstance(obj, UTCDateTime):
+    if isinstance(obj, UTCDateTime | EngineUTCDateTime):
         return "sa.DateTime(timezone=True)"
     if isinstance(obj, sa.JSON) and not isinstance(obj, postgresql.JSONB):
         # Alembic's own rendering of the JSONB variant refers to an unimported Text().

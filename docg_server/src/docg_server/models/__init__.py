@@ -6,6 +6,7 @@ from .auth import LoginAttempt, RefreshToken
 from .base import Base, TimestampedBase, UTCDateTime
 from .connection import ConnectionStatus, DataSourceConnection
 from .document import GeneratedDocument, Template
+from .engine import ENGINE_TABLES
 from .event import ProcessedEvent
 from .organization import Organization, Role, User
 from .workflow import (
@@ -20,6 +21,7 @@ from .workflow import (
 metadata = Base.metadata
 
 __all__ = [
+    "ENGINE_TABLES",
     "AIGenerationMapping",
     "Base",
     "ConnectionStatus",

@@ -171,9 +171,11 @@ def unflatten(
 
     document: dict[str, Any] = {"name": name, "description": description}
     if isinstance(trigger, TriggerRef):
-        document["trigger"] = trigger.model_dump(mode="json")
+        document["trigger"] = trigger.model_dump(mode="json", exclude_none=True)
     else:
-        document["trigger"] = TriggerRef.model_validate(trigger or {}).model_dump(mode="json")
+        document["trigger"] = TriggerRef.model_validate(trigger or {}).model_dump(
+            mode="json", exclude_none=True
+        )
     document["nodes"] = top
     return document
 

@@ -174,7 +174,7 @@ def _store_document(
     workflow.name = document.name
     workflow.description = document.description
     workflow.trigger_type = _trigger_type(document.trigger, registry)
-    workflow.definition = {"trigger": document.trigger.model_dump(mode="json")}
+    workflow.definition = {"trigger": document.trigger.model_dump(mode="json", exclude_none=True)}
     session.add_all(
         WorkflowNode(
             workflow_id=workflow.id,

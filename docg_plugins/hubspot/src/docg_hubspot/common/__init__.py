@@ -1,0 +1,1 @@
+"""Helpers shared by the HubSpot actions, triggers and dynamic data."""

@@ -39,7 +39,7 @@ def auth(fake: FakeZapSign) -> dict[str, str]:
 
 @pytest.fixture
 def storage(tmp_path: Path) -> LocalStorage:
-    storage = LocalStorage(tmp_path / "files", secret="test-secret")  # noqa: S106
+    storage = LocalStorage(tmp_path / "files", secret="test-secret")
     asyncio.run(storage.put(CONTRACT_KEY, CONTRACT, content_type="application/pdf"))
     return storage
 

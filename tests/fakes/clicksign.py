@@ -33,6 +33,7 @@ Test controls:
   ``requirements``, ``notifications``, ``events``);
 - ``fake.fail_next(status, body=None, headers=None, times=1)`` — answer the next requests with
   an error (``429`` gets ``Retry-After`` and ``X-Rate-Limit-Reset``; 5xx a JSON:API error);
+- ``fake.fail_on(method, path_suffix, status, nth=1)`` — fail only the nth matching request;
 - ``fake.add_envelope(status="running", signers=[{"name", "email"}])`` — seed an envelope;
 - ``fake.sign(envelope_id, who)``, ``fake.refuse(envelope_id, who)`` — ``who`` is a signer id
   or e-mail; when every signer signed the envelope closes (``auto_close``) and its signed PDF
@@ -142,6 +143,7 @@ class FakeClickSign:
         self.requests: list[httpx.Request] = []
         self.signed_file_ready = True
         self._failures: list[tuple[int, Any, dict[str, str]]] = []
+        self._targeted: list[list[Any]] = []
 
     # -- test controls ----------------------------------------------------------------------
 
@@ -165,6 +167,11 @@ class FakeClickSign:
         if body is None:
             body = _errors(status, f"simulated HTTP {status}")
         self._failures.extend([(status, body, extra)] * times)
+
+    def fail_on(self, method: str, path_suffix: str, status: int, *, nth: int = 1) -> None:
+        """Answer the ``nth`` next ``method`` request whose path ends with ``path_suffix``
+        with ``status`` (as :meth:`fail_next` would)."""
+        self._targeted.append([method, path_suffix, status, nth])
 
     def calls(
         self, method: str | None = None, path_suffix: str = ""
@@ -273,6 +280,13 @@ class FakeClickSign:
     def __call__(self, request: httpx.Request) -> httpx.Response:
         request.read()
         self.requests.append(request)
+        for target in list(self._targeted):
+            method, suffix, status, _ = target
+            if request.method == method and request.url.path.endswith(suffix):
+                target[3] -= 1
+                if target[3] == 0:
+                    self._targeted.remove(target)
+                    self.fail_next(status)
         if self._failures:
             status, body, headers = self._failures.pop(0)
             return _response(status, body, headers)

@@ -59,9 +59,9 @@ class SearchObjects(BaseAction):
         ActionArgument(
             key="sorts",
             label="Sort by",
-            type=ArgumentType.JSON,
-            description='A property name, "-name" for descending, or a list of '
-            '{"propertyName", "direction": "ASCENDING"|"DESCENDING"}.',
+            type=ArgumentType.STRING,
+            multiple=True,
+            description="Property names to sort by, in order; `-name` sorts descending.",
         ),
         PROPERTIES,
         ActionArgument(
@@ -145,21 +145,13 @@ def filter_groups(value: Any) -> list[dict[str, Any]]:
 
 
 def _sorts(value: Any) -> list[dict[str, str]]:
-    if value in (None, "", []):
-        return []
-    items = value if isinstance(value, list) else [value]
     sorts = []
-    for item in items:
-        if isinstance(item, Mapping):
-            direction = str(item.get("direction", "ASCENDING")).upper()
-            sorts.append({"propertyName": str(item["propertyName"]), "direction": direction})
-        else:
-            name = str(item).strip()
-            descending = name.startswith("-")
-            sorts.append(
-                {
-                    "propertyName": name.lstrip("-"),
-                    "direction": "DESCENDING" if descending else "ASCENDING",
-                }
-            )
+    for name in property_list(value):
+        descending = name.startswith("-")
+        sorts.append(
+            {
+                "propertyName": name.lstrip("-"),
+                "direction": "DESCENDING" if descending else "ASCENDING",
+            }
+        )
     return sorts

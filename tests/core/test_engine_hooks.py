@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import Any
 
@@ -114,3 +115,17 @@ async def test_an_unknown_trigger_connection_is_a_validation_error(
     workflow.trigger.connection = "main"
     with pytest.raises(ValidationError, match="connection 'main' not found"):
         await engine.run(workflow, {}, organization_id="org-2")
+
+
+async def test_an_async_step_observer_is_awaited_for_every_step_write(
+    registry: Registry, sleeps: Sleeps
+) -> None:
+    seen: list[tuple[str, str]] = []
+
+    async def observe(execution: ExecutionRecord, step: StepRecord) -> None:
+        await asyncio.sleep(0)
+        seen.append((step.key, step.status))
+
+    engine = Engine(registry=registry, sleep=sleeps, on_step=observe)
+    await engine.run(flow(echo("a", value=1)), {})
+    assert seen == [("a", "running"), ("a", "success")]

@@ -9,6 +9,7 @@ execution paused.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import os
 import uuid
@@ -74,7 +75,8 @@ class _MappingConnections:
         return self._connections[connection_id]
 
 
-StepObserver = Callable[[ExecutionRecord, StepRecord], None]
+StepObserver = Callable[[ExecutionRecord, StepRecord], Awaitable[None] | None]
+"""Called after every step record is written; a coroutine function is awaited."""
 ActionGuard = Callable[[ExecutionRecord, StepRecord], Awaitable[None]]
 """Awaited once before a step's action first runs (not on retries, resumes or mocked steps);
 raising :class:`StepError` fails the step without running the action (e.g. a plan limit)."""
@@ -95,7 +97,8 @@ class Engine:
     :param storage: the file storage given to actions as ``ctx.storage`` (default:
         :func:`~docg_core.storage.storage_from_env` — S3/Spaces when ``DO_SPACES_BUCKET`` is
         set, else local files under ``DOCG_STORAGE_DIR`` or ``./docg-files``).
-    :param on_step: called after every step record is written (progress displays).
+    :param on_step: called (or awaited, if it is a coroutine function) after every step
+        record is written: progress displays, a server recording documents.
     :param before_action: an :data:`ActionGuard` awaited before each step's action runs.
     """
 
@@ -537,7 +540,9 @@ class _Run:
         self.steps[step.key] = step
         await self.engine.store.save_step(self.execution.id, step)
         if self.engine.on_step is not None:
-            self.engine.on_step(self.execution, step)
+            outcome = self.engine.on_step(self.execution, step)
+            if inspect.isawaitable(outcome):
+                await outcome
 
     async def walk(self, nodes: Sequence[Node], loop: _LoopFrame | None) -> None:
         for node in nodes:

@@ -24,6 +24,7 @@ class ResendNotification(BaseAction):
         ActionArgument(
             key="signer_id",
             label="Signer",
+            depends_on="envelope_id",
             description="One signer's id (from the send step's signers); all when empty.",
         ),
         ActionArgument(key="message", label="Message", type=ArgumentType.MULTILINE),

@@ -33,6 +33,7 @@ SERVER_TABLES = {
     "processed_events",
     "refresh_tokens",
     "login_attempts",
+    "invitations",
     "docg_executions",
     "docg_steps",
     "docg_dedupe_keys",

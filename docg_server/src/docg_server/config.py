@@ -82,8 +82,28 @@ class Settings(BaseSettings):
     """Failed sign-ins for one email within the window after which logins answer 429."""
     LOGIN_FAILURE_WINDOW_SECONDS: PositiveInt = 15 * 60
 
+    INVITATION_TTL_SECONDS: PositiveInt = 7 * 24 * 3600
+    """How long an invitation can be accepted after it is sent."""
+    INVITATION_ACCEPT_URL: str = ""
+    """The page where invited people accept (a front end); the token follows as
+    ``#token=...``. Empty: ``{PUBLIC_URL or the request's origin}/accept-invitation``."""
+
+    DOCG_LOG_FORMAT: Literal["json", "text"] = "json"
+    """``json``: one JSON object per line; ``text``: for people at a terminal."""
+    DOCG_LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+
     CORS_ORIGINS: Annotated[list[str], NoDecode] = []
     """Comma-separated (or a JSON list) origins allowed by CORS; empty allows none."""
+
+    @field_validator("DOCG_LOG_FORMAT", mode="before")
+    @classmethod
+    def _lower_case(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("DOCG_LOG_LEVEL", mode="before")
+    @classmethod
+    def _upper_case(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
 
     @field_validator("CORS_ORIGINS", mode="before")
     @classmethod

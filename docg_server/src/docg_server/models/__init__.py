@@ -8,6 +8,7 @@ from .connection import ConnectionStatus, DataSourceConnection
 from .document import GeneratedDocument, Template
 from .engine import ENGINE_TABLES
 from .event import ProcessedEvent
+from .invitation import INVITABLE_ROLES, Invitation
 from .organization import Organization, Role, User
 from .workflow import (
     AIGenerationMapping,
@@ -22,11 +23,13 @@ metadata = Base.metadata
 
 __all__ = [
     "ENGINE_TABLES",
+    "INVITABLE_ROLES",
     "AIGenerationMapping",
     "Base",
     "ConnectionStatus",
     "DataSourceConnection",
     "GeneratedDocument",
+    "Invitation",
     "LoginAttempt",
     "Organization",
     "ProcessedEvent",

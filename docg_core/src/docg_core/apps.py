@@ -578,6 +578,23 @@ class BaseApp:
     async def before_request(self, ctx: ExecutionContext, request: httpx.Request) -> None:
         """Called before every request sent through ``ctx.http``; mutate ``request`` in place."""
 
+    async def test_connection(self, ctx: ExecutionContext) -> str:
+        """Check that the connection's credentials (``ctx.auth``) work, with one cheap
+        authenticated request through ``ctx.http``.
+
+        Return a short sentence for people (e.g. the account the credentials belong to);
+        raise to say they do not work — an ``httpx.HTTPStatusError`` (401, 403) or a
+        :class:`~docg_core.errors.StepError` whose message says what to fix. Never change
+        ``ctx.auth``. The default raises ``NotImplementedError``: the app has no connection
+        test (see :meth:`can_test_connection`).
+        """
+        raise NotImplementedError(f"app {self.key!r} has no connection test")
+
+    @classmethod
+    def can_test_connection(cls) -> bool:
+        """True when the app overrides :meth:`test_connection`."""
+        return cls.test_connection is not BaseApp.test_connection
+
     def parse_callback(self, request: InboundRequest) -> list[CallbackEvent]:
         """The waiting steps a vendor callback concerns (see :mod:`docg_core.callbacks`).
 

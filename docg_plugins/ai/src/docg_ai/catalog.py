@@ -105,8 +105,8 @@ def price_for(provider: str, model: str) -> Price | None:
 
 
 def cost_usd(provider: str, model: str, input_tokens: int, output_tokens: int) -> float | None:
-    """What the tokens cost in USD (rounded to 1e-6), or None for an unlisted model."""
+    """What the tokens cost in USD (rounded to 1e-10), or None for an unlisted model."""
     price = price_for(provider, model)
     if price is None:
         return None
-    return round((input_tokens * price.input + output_tokens * price.output) / 1_000_000, 6)
+    return round((input_tokens * price.input + output_tokens * price.output) / 1_000_000, 10)

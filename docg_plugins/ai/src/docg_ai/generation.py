@@ -80,7 +80,7 @@ def usage_metadata(connection: Connection, generations: Sequence[Generation]) ->
             "input_tokens": sum(g.response.input_tokens for g in generations),
             "output_tokens": sum(g.response.output_tokens for g in generations),
         },
-        "cost_usd": round(total, 6) if total is not None else None,
+        "cost_usd": round(total, 10) if total is not None else None,
         "cached": bool(generations) and all(g.cached for g in generations),
         "truncated": any(g.response.truncated for g in generations),
     }

@@ -49,7 +49,15 @@ from .validation import validate_workflow
 from .variables import compute_parameters
 from .workflow import Node, Workflow, load_workflow
 
-__all__ = ["ActionGuard", "ConnectionProvider", "Engine", "StepObserver"]
+__all__ = [
+    "ActionGuard",
+    "ConnectionProvider",
+    "Engine",
+    "NodeWalker",
+    "StepObserver",
+    "WalkEnded",
+    "WalkFailed",
+]
 
 logger = logging.getLogger("docg.engine")
 
@@ -411,9 +419,9 @@ class Engine:
             execution.status = "completed"
         except _Pause:
             execution.status = "waiting"
-        except _End:
+        except WalkEnded:
             execution.status = "completed"
-        except _Fail as fail:
+        except WalkFailed as fail:
             execution.status = "failed"
             execution.error = fail.message
         except _BadResume as bad:
@@ -453,12 +461,15 @@ class _Pause(Exception):
     """A step waits: the execution pauses."""
 
 
-class _End(Exception):
-    """The stop action ran, or ``until_step`` was reached."""
+class WalkEnded(Exception):
+    """Raised by a walk when the stop action ran or ``until_step`` was reached."""
 
 
-class _Fail(Exception):
+class WalkFailed(Exception):
+    """Raised by a walk when a step failed (without ``continue_on_error``)."""
+
     def __init__(self, message: str) -> None:
+        super().__init__(message)
         self.message = message
 
 
@@ -506,43 +517,59 @@ def _as_output(value: Any) -> dict[str, Any]:
     return {"raw": value, "data": value, "metadata": {}}
 
 
-class _Run:
-    """One pass over the node tree of one execution."""
+class NodeWalker:
+    """Walks a workflow's node tree in order: branch choices, loop items and the variable
+    scope, shared by every runner. Subclasses run single nodes (:meth:`single`), keep step
+    records (:meth:`save`) and tell the time (:meth:`now`); a durable runner overrides these
+    so that a replay takes the same path.
+
+    :param steps: steps already recorded (a resumed walk reuses their outcomes).
+    :param env: what ``{{env.X}}`` may read.
+    :param extra_scope: more roots for the scope, e.g. ``now`` and ``uuid`` callables.
+    """
 
     def __init__(
         self,
-        engine: Engine,
-        execution: ExecutionRecord,
         workflow: Workflow,
-        resume: tuple[str, dict[str, Any]] | None,
+        *,
+        execution_id: str,
+        started_at: datetime,
+        test_run: bool,
+        trigger_data: Any,
+        until_step: str | None = None,
+        env: Mapping[str, str] | None = None,
+        steps: Sequence[StepRecord] = (),
+        extra_scope: Mapping[str, Any] | None = None,
     ) -> None:
-        self.engine = engine
-        self.execution = execution
         self.workflow = workflow
-        self.resume = resume
-        self.steps: dict[str, StepRecord] = {s.key: s for s in execution.steps}
+        self.until_step = until_step
+        self.steps: dict[str, StepRecord] = {s.key: s for s in steps}
         self.outputs: dict[str, Any] = {}
-        env = {k: os.environ[k] for k in engine.env_allowlist if k in os.environ}
         self.scope: dict[str, Any] = {
-            "trigger": execution.trigger_data,
+            "trigger": trigger_data,
             "step": self.outputs,
             "flow": {"id": workflow.id, "name": workflow.name, "version": workflow.version},
             "execution": {
-                "id": execution.id,
-                "started_at": execution.started_at.isoformat(),
-                "test_run": execution.test_run,
+                "id": execution_id,
+                "started_at": started_at.isoformat(),
+                "test_run": test_run,
             },
-            "env": env,
+            "env": dict(env or {}),
+            **(extra_scope or {}),
         }
-        self.mock = execution.mock_data or {}
+
+    def now(self) -> datetime:
+        """The time written into step records."""
+        return utcnow()
 
     async def save(self, step: StepRecord) -> None:
-        self.steps[step.key] = step
-        await self.engine.store.save_step(self.execution.id, step)
-        if self.engine.on_step is not None:
-            outcome = self.engine.on_step(self.execution, step)
-            if inspect.isawaitable(outcome):
-                await outcome
+        """Keep ``step`` (called for every new or changed step record)."""
+        raise NotImplementedError
+
+    async def single(self, node: Node, key: str) -> None:
+        """Run the single node ``node`` as step ``key``; set ``self.outputs[node.id]`` on
+        success, raise :class:`WalkFailed` or :class:`WalkEnded` to stop the walk."""
+        raise NotImplementedError
 
     async def walk(self, nodes: Sequence[Node], loop: _LoopFrame | None) -> None:
         for node in nodes:
@@ -553,8 +580,8 @@ class _Run:
                 await self.loop(node, key, loop)
             else:
                 await self.branch(node, key, loop)
-            if self.execution.until_step == node.id:
-                raise _End
+            if self.until_step == node.id:
+                raise WalkEnded
 
     async def branch(self, node: Node, key: str, loop: _LoopFrame | None) -> None:
         done = self.steps.get(key)
@@ -564,7 +591,7 @@ class _Run:
             mode: Literal["first", "all"] = "first" if node.type == "branch" else "all"
             chosen = select_branches(node.branches, self.scope, mode=mode)
             selected = [i for i, b in enumerate(node.branches) if any(b is c for c in chosen)]
-            now = utcnow()
+            now = self.now()
             data = {"selected": selected, "branches": [node.branches[i].name for i in selected]}
             await self.save(
                 StepRecord(
@@ -592,16 +619,16 @@ class _Run:
                 node_id=node.id,
                 status="running",
                 attempt=1,
-                started_at=utcnow(),
+                started_at=self.now(),
                 data_in={"items": to_jsonable_python(items)},
             )
             if items is None:
                 items = []
             if not isinstance(items, list):
-                step.status, step.completed_at = "failed", utcnow()
+                step.status, step.completed_at = "failed", self.now()
                 step.error = f"items must be a list, got {type(items).__name__}"
                 await self.save(step)
-                raise _Fail(f"node {node.id!r}: {step.error}")
+                raise WalkFailed(f"node {node.id!r}: {step.error}")
             step.data_in = {"items": to_jsonable_python(items)}
             await self.save(step)
         previous = self.scope.get("loop")
@@ -626,7 +653,7 @@ class _Run:
                             if n.id in self.outputs
                         }
                     )
-        except _End:
+        except WalkEnded:
             await self.finish_loop(node, step, results)  # stopped inside the loop
             raise
         finally:
@@ -643,7 +670,7 @@ class _Run:
             step = step.model_copy(
                 update={
                     "status": "success",
-                    "completed_at": utcnow(),
+                    "completed_at": self.now(),
                     "data_out": {
                         "raw": None,
                         "data": to_jsonable_python({"count": len(results), "results": results}),
@@ -653,6 +680,40 @@ class _Run:
             )
             await self.save(step)
         self.outputs[node.id] = step.data_out
+
+
+class _Run(NodeWalker):
+    """One pass over the node tree of one execution, in this process."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        execution: ExecutionRecord,
+        workflow: Workflow,
+        resume: tuple[str, dict[str, Any]] | None,
+    ) -> None:
+        super().__init__(
+            workflow,
+            execution_id=execution.id,
+            started_at=execution.started_at,
+            test_run=execution.test_run,
+            trigger_data=execution.trigger_data,
+            until_step=execution.until_step,
+            env={k: os.environ[k] for k in engine.env_allowlist if k in os.environ},
+            steps=execution.steps,
+        )
+        self.engine = engine
+        self.execution = execution
+        self.resume = resume
+        self.mock = execution.mock_data or {}
+
+    async def save(self, step: StepRecord) -> None:
+        self.steps[step.key] = step
+        await self.engine.store.save_step(self.execution.id, step)
+        if self.engine.on_step is not None:
+            outcome = self.engine.on_step(self.execution, step)
+            if inspect.isawaitable(outcome):
+                await outcome
 
     async def single(self, node: Node, key: str) -> None:
         done = self.steps.get(key)
@@ -859,7 +920,7 @@ class _Run:
         await self.save(step)
         self.outputs[node.id] = step.data_out
         if result.ends_execution:
-            raise _End
+            raise WalkEnded
 
     async def fail(self, node: Node, step: StepRecord, error: StepError) -> None:
         step.status = "failed"
@@ -874,5 +935,5 @@ class _Run:
         step.completed_at = utcnow()
         await self.save(step)
         if not node.continue_on_error:
-            raise _Fail(f"node {node.id!r} failed: {step.error}")
+            raise WalkFailed(f"node {node.id!r} failed: {step.error}")
         self.outputs[node.id] = step.data_out

@@ -380,18 +380,15 @@ async def test_a_rejected_token_is_a_permanent_error_naming_the_connection(
 
 
 async def test_a_validation_error_reports_clicksign_details(fake, run, params) -> None:
-    fake.fail_on(
-        "POST",
-        "/signers",
-        422,
-    )
+    signers = [{"name": "Ana Souza 2", "email": "ana@example.com"}]  # ClickSign: no digits
 
     with pytest.raises(StepError) as caught:
-        await run("send-for-signature", params)
+        await run("send-for-signature", {**params, "signers": signers})
 
+    assert not isinstance(caught.value, RetryableError)
     assert caught.value.code == "clicksign_422"
     assert "could not process" in caught.value.message
-    assert "simulated HTTP 422" in caught.value.message
+    assert "name deve conter nome e sobrenome (/data/attributes/name)" in caught.value.message
 
 
 async def test_rate_limiting_is_retryable_after_the_announced_delay(fake, run, params) -> None:

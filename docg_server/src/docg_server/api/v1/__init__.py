@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from ...errors import problem_responses
-from . import auth, nodes, organizations, workflows
+from . import auth, invitations, members, nodes, organizations, workflows
 
 __all__ = ["API_PREFIX", "api_router"]
 
@@ -14,5 +14,8 @@ API_PREFIX = "/api/v1"
 api_router = APIRouter(prefix=API_PREFIX, responses=problem_responses(500))
 api_router.include_router(auth.router)
 api_router.include_router(organizations.router)
+api_router.include_router(members.router)
+api_router.include_router(invitations.router)
+api_router.include_router(invitations.accept_router)
 api_router.include_router(workflows.router)
 api_router.include_router(nodes.router)

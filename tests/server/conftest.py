@@ -22,7 +22,7 @@ from sqlalchemy.engine import URL
 from support.requirements import missing
 
 from docg_server import migrate, security
-from docg_server.app import create_app
+from docg_server.app import close_app, create_app
 from docg_server.config import Settings
 from docg_server.db import create_db_engine, normalise_url
 
@@ -115,12 +115,12 @@ def settings(request: pytest.FixtureRequest) -> Settings:
 
 
 @pytest.fixture
-def app(settings: Settings) -> Iterator[FastAPI]:
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
     application = create_app(settings)
     try:
         yield application
     finally:
-        application.state.engine.dispose()
+        await close_app(application)
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from server.apikit import assert_problem, client_for, make_settings
 from sqlalchemy.engine import URL
 
 from docg_server import migrate
-from docg_server.app import create_app
+from docg_server.app import close_app, create_app
 from docg_server.config import Settings
 from docg_server.crypto import generate_key
 
@@ -47,7 +47,7 @@ async def test_readyz_answers_a_503_problem_when_the_database_is_unreachable(
             response = await client.get("/readyz")
             assert (await client.get("/healthz")).status_code == 200
     finally:
-        app.state.engine.dispose()
+        await close_app(app)
     body = assert_problem(response, 503, "service-unavailable")
     assert body["detail"] == "the database is unreachable"
 
@@ -143,7 +143,7 @@ async def test_production_adds_strict_transport_security(tmp_path: Path) -> None
         async with client_for(app) as client:
             response = await client.get("/healthz")
     finally:
-        app.state.engine.dispose()
+        await close_app(app)
     assert response.headers["strict-transport-security"].startswith("max-age=")
 
 
@@ -163,7 +163,7 @@ async def test_cors_allows_only_the_configured_origins(tmp_path: Path) -> None:
             )
             error = await client.get("/missing", headers={"Origin": "https://app.example.com"})
     finally:
-        app.state.engine.dispose()
+        await close_app(app)
     assert allowed.headers["access-control-allow-origin"] == "https://app.example.com"
     assert "access-control-allow-origin" not in refused.headers
     assert error.headers["access-control-allow-origin"] == "https://app.example.com"

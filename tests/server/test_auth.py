@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from server.apikit import PASSWORD, Api, assert_problem, bearer, client_for
 
 from docg_server import security
-from docg_server.app import create_app
+from docg_server.app import close_app, create_app
 from docg_server.config import DEV_JWT_SECRET, Settings
 from docg_server.models import RefreshToken, User
 from docg_server.security import create_access_token, hash_password, verify_password
@@ -165,7 +165,7 @@ async def test_the_login_throttle_holds_across_server_processes(
                 "/api/v1/auth/login", json={"email": "ana@example.com", "password": PASSWORD}
             )
     finally:
-        other_process.state.engine.dispose()
+        await close_app(other_process)
     assert_problem(response, 429, "too-many-requests")
 
 

@@ -106,3 +106,22 @@ def loop() -> dict[str, Any]:
             upper("done", "{{step.each}}"),
         ],
     }
+
+
+def approval_node(node_id: str = "ok", **parameters: Any) -> dict[str, Any]:
+    """The built-in approval app's request-approval action."""
+    return {
+        "id": node_id,
+        "app": "approval",
+        "action": "request-approval",
+        "parameters": {"title": "Contract for {{trigger.name}}", **parameters},
+    }
+
+
+def approval(name: str = "Needs approval") -> dict[str, Any]:
+    return {
+        "name": name,
+        "description": "waits for a person",
+        "trigger": {"app": "webhook", "key": "catch-hook", "parameters": {}},
+        "nodes": [upper("shout"), approval_node(), upper("after", "{{step.ok.decision}}")],
+    }

@@ -6,6 +6,7 @@ from the environment. Tests pass their own settings.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -24,9 +25,10 @@ from .config import Settings, get_settings
 from .db import create_db_engine, session_factory
 from .errors import Problem, install_exception_handlers
 from .middleware import REQUEST_ID_HEADER, RequestContextMiddleware
+from .runtime import Runtime
 from .storage import build_storage
 
-__all__ = ["DOCS_URL", "OPENAPI_URL", "create_app"]
+__all__ = ["DOCS_URL", "OPENAPI_URL", "close_app", "create_app"]
 
 OPENAPI_URL = f"{API_PREFIX}/openapi.json"
 DOCS_URL = f"{API_PREFIX}/docs"
@@ -42,11 +44,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        timers = asyncio.create_task(app.state.runtime.run_timers(), name="docg-timers")
         try:
             yield
         finally:
-            await app.state.storage.close()
-            engine.dispose()
+            timers.cancel()
+            await close_app(app)
 
     app = FastAPI(
         title="DocG API",
@@ -63,6 +66,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Loading plugins imports them: once per application, not per request.
     app.state.registry = get_registry()
     app.state.storage = build_storage(settings, base_url=settings.PUBLIC_URL)
+    app.state.runtime = Runtime(
+        settings,
+        registry=app.state.registry,
+        storage=app.state.storage,
+        session_factory=app.state.session_factory,
+    )
 
     install_exception_handlers(app)
     app.include_router(health.router)
@@ -104,3 +113,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+async def close_app(app: FastAPI) -> None:
+    """Release what :func:`create_app` opened: in-flight runs finish, then the execution
+    store, the storage and the database engine close (the lifespan does this on shutdown)."""
+    try:
+        await app.state.runtime.aclose()
+        await app.state.storage.close()
+    finally:
+        app.state.engine.dispose()

@@ -5,7 +5,20 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from ...errors import problem_responses
-from . import auth, invitations, members, nodes, organizations, workflows
+from . import (
+    apps,
+    auth,
+    connections,
+    documents,
+    files,
+    invitations,
+    members,
+    nodes,
+    organizations,
+    runs,
+    templates,
+    workflows,
+)
 
 __all__ = ["API_PREFIX", "api_router"]
 
@@ -19,3 +32,9 @@ api_router.include_router(invitations.router)
 api_router.include_router(invitations.accept_router)
 api_router.include_router(workflows.router)
 api_router.include_router(nodes.router)
+api_router.include_router(runs.router)
+api_router.include_router(templates.router)
+api_router.include_router(documents.router)
+api_router.include_router(files.router)
+api_router.include_router(connections.router)
+api_router.include_router(apps.router)

@@ -1,0 +1,120 @@
+"""The server's execution runtime: the engine on the server's database, and its runner.
+
+One :class:`Runtime` per application (``app.state.runtime``):
+
+- :attr:`Runtime.store` — :class:`docg_core.sqlstore.SQLStore` on ``DATABASE_URL``; its tables
+  are the server's (migration 0003), so runs survive restarts and any process can resume one.
+- :attr:`Runtime.engine` — the apps of the registry, the storage, the organization's
+  connections (tenant-scoped), and two hooks: every document generation first takes one
+  document from the plan's quota (atomically; refused → the step fails with
+  ``plan-limit-reached``), and every successful generation is recorded as a
+  ``generated_documents`` row.
+- :attr:`Runtime.runner` — where executions run: in this process (inline), or on Temporal
+  when ``TEMPORAL_ADDRESS`` is set.
+
+:meth:`Runtime.run_timers` resumes waits whose time has come (delays, approval expiry,
+signature polling); the application's lifespan runs it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import httpx
+from sqlalchemy.orm import Session, sessionmaker
+
+from docg_core.engine import ConnectionProvider, Engine
+from docg_core.plugins import Registry
+from docg_core.records import ExecutionRecord, StepRecord
+from docg_core.runners import Runner
+from docg_core.runners.inline import InlineRunner
+from docg_core.sqlstore import SQLStore
+from docg_core.storage import Storage
+
+from .config import Settings
+
+__all__ = ["DOCUMENT_ACTIONS", "Runtime"]
+
+logger = logging.getLogger("docg.server.runtime")
+
+DOCUMENT_ACTIONS = frozenset({("documents", "generate-document")})
+"""(app, action) pairs that produce a document counted against the plan."""
+
+StepHook = Callable[[ExecutionRecord, StepRecord], Awaitable[None]]
+
+
+class Runtime:
+    """The engine, store and runner of one application (see the module docstring).
+
+    :param connections: the organization-scoped credentials provider.
+    :param http_transport: replaces the network for every action (tests, fakes).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        registry: Registry,
+        storage: Storage,
+        session_factory: sessionmaker[Session],
+        connections: ConnectionProvider | Mapping[str, Mapping[str, Any]] | None = None,
+        http_transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.settings = settings
+        self.session_factory = session_factory
+        self.store = SQLStore(settings.DATABASE_URL, create_tables=False)
+        self.before_action: list[StepHook] = []
+        self.after_step: list[StepHook] = []
+        self.engine = Engine(
+            registry=registry,
+            store=self.store,
+            storage=storage,
+            connections=connections,
+            http_transport=http_transport,
+            before_action=self._before_action,
+            on_step=self._on_step,
+            env_allowlist=(),
+        )
+        self.runner: Runner = InlineRunner(self.engine)
+
+    async def _before_action(self, execution: ExecutionRecord, step: StepRecord) -> None:
+        for hook in self.before_action:
+            await hook(execution, step)
+
+    async def _on_step(self, execution: ExecutionRecord, step: StepRecord) -> None:
+        if step.status not in ("success", "failed"):
+            return
+        for hook in self.after_step:
+            try:
+                await hook(execution, step)
+            except Exception:
+                # The step's outcome is already stored; a bookkeeping failure must not turn
+                # a finished step into an engine error. It is logged for the operator.
+                logger.exception(
+                    "after-step hook failed for step %s of execution %s", step.key, execution.id
+                )
+
+    async def tick(self) -> list[ExecutionRecord]:
+        """Resume every wait whose time has come; the executions resumed."""
+        return await self.engine.resume_due()
+
+    async def run_timers(self, interval: float = 5.0) -> None:
+        """Call :meth:`tick` every ``interval`` seconds until cancelled; errors are logged."""
+        while True:
+            try:
+                await self.tick()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("resuming due waits failed; trying again in %.0fs", interval)
+            await asyncio.sleep(interval)
+
+    async def aclose(self) -> None:
+        """Let in-flight executions finish (the runner's grace period), then close the store."""
+        try:
+            await self.runner.aclose()
+        finally:
+            await self.store.close()

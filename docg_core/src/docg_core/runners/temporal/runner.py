@@ -1,0 +1,233 @@
+"""The Temporal runner: each execution is one Temporal workflow, its id the execution id."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from temporalio.client import Client, WorkflowHandle
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.service import RPCError
+
+from ...engine import Engine
+from ...errors import ExecutionNotFound, Problem, ValidationError
+from ...records import ExecutionRecord, utcnow
+from ...workflow import Workflow, load_workflow
+from ._messages import DEFAULT_PAYLOAD_LIMIT, ExecutionInput, PayloadTooLarge, check_size
+from ._retry import spec_of
+from .workflow import ExecutionWorkflow
+
+__all__ = ["DEFAULT_TASK_QUEUE", "TemporalOptions", "TemporalRunner", "execution_input"]
+
+DEFAULT_TASK_QUEUE = "docg-workflows"
+
+
+@dataclass(frozen=True)
+class TemporalOptions:
+    """Timeouts and limits of executions on Temporal.
+
+    :param activity_timeout: seconds one attempt of a step may take.
+    :param heartbeat_timeout: seconds without a heartbeat after which an attempt is retried
+        elsewhere (a worker that died); actions heartbeat while they run.
+    :param payload_limit: bytes a step's output or an execution's input may take in history.
+    """
+
+    activity_timeout: float = 3600.0
+    heartbeat_timeout: float = 60.0
+    payload_limit: int = DEFAULT_PAYLOAD_LIMIT
+
+
+def execution_input(
+    engine: Engine,
+    execution: ExecutionRecord,
+    activity_timeout: float = 3600.0,
+    heartbeat_timeout: float = 60.0,
+) -> ExecutionInput:
+    """The workflow input of a prepared execution: the flow snapshot, the trigger data, the
+    variables ``{{env.X}}`` may read and each node's retry policy."""
+    flow = load_workflow(execution.workflow)
+    retry = {}
+    for node in _single_nodes(flow):
+        assert node.app is not None and node.action is not None
+        if node.app in engine.registry and engine.registry.app(node.app).action(node.action):
+            retry[node.id] = spec_of(engine.registry.action(node.app, node.action).retry)
+    return ExecutionInput(
+        execution_id=execution.id,
+        workflow=execution.workflow,
+        trigger_data=execution.trigger_data,
+        organization_id=execution.organization_id,
+        started_at=execution.started_at.isoformat(),
+        test_run=execution.test_run,
+        until_step=execution.until_step,
+        mock_data=execution.mock_data,
+        env={k: os.environ[k] for k in engine.env_allowlist if k in os.environ},
+        retry=retry,
+        activity_timeout=activity_timeout,
+        heartbeat_timeout=heartbeat_timeout,
+    )
+
+
+class TemporalRunner:
+    """A :class:`~docg_core.runners.Runner` that runs executions on Temporal workers.
+
+    The engine prepares executions (validation, trigger) and keeps their records; workers
+    (:func:`~docg_core.runners.temporal.create_worker`, ``docg worker``) run the steps.
+
+    :param client: a connected client, or None to connect to ``address`` on first use.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        client: Client | None = None,
+        *,
+        address: str | None = None,
+        namespace: str = "default",
+        task_queue: str = DEFAULT_TASK_QUEUE,
+        options: TemporalOptions | None = None,
+        poll_interval: float = 0.05,
+    ) -> None:
+        if client is None and address is None:
+            raise ValueError("give a Temporal client or its address")
+        self.engine = engine
+        self.task_queue = task_queue
+        self.options = options or TemporalOptions()
+        self.poll_interval = poll_interval
+        self._client = client
+        self._address = address
+        self._namespace = namespace
+        self._connecting = asyncio.Lock()
+
+    async def client(self) -> Client:
+        """The Temporal client (connected on first use)."""
+        if self._client is None:
+            async with self._connecting:
+                if self._client is None:
+                    assert self._address is not None
+                    self._client = await Client.connect(self._address, namespace=self._namespace)
+        return self._client
+
+    async def start(
+        self,
+        workflow: Workflow,
+        trigger_data: Mapping[str, Any] | None = None,
+        *,
+        execution_id: str | None = None,
+        organization_id: str | None = None,
+        until_step: str | None = None,
+        mock_data: Mapping[str, Any] | None = None,
+        test_run: bool | None = None,
+    ) -> ExecutionRecord:
+        """See :meth:`Runner.start`. A repeated start with the same ``execution_id`` starts
+        nothing new (the workflow id is the execution id)."""
+        execution: ExecutionRecord | None = None
+        if execution_id is not None:
+            with contextlib.suppress(ExecutionNotFound):
+                execution = await self.engine.store.get_execution(execution_id)
+        if execution is None:
+            execution = await self.engine.prepare(
+                workflow,
+                trigger_data,
+                execution_id=execution_id,
+                organization_id=organization_id,
+                until_step=until_step,
+                mock_data=mock_data,
+                test_run=test_run,
+            )
+            inp = execution_input(
+                self.engine,
+                execution,
+                self.options.activity_timeout,
+                self.options.heartbeat_timeout,
+            )
+            try:
+                check_size(inp.trigger_data, self.options.payload_limit, "the trigger data")
+            except PayloadTooLarge as exc:
+                await self._fail(execution, str(exc))
+                raise ValidationError(Problem(str(exc), None, "trigger")) from None
+            await self._start_workflow(inp)
+        elif execution.status == "running" and not execution.steps:
+            # Created but perhaps never started (a crash in between): start is idempotent.
+            await self._start_workflow(
+                execution_input(
+                    self.engine,
+                    execution,
+                    self.options.activity_timeout,
+                    self.options.heartbeat_timeout,
+                )
+            )
+        return execution
+
+    async def resume(
+        self, execution_id: str, node_id: str, payload: Mapping[str, Any] | None = None
+    ) -> ExecutionRecord:
+        """See :meth:`Runner.resume`: the store's claim makes it exactly once; the decision
+        goes to the workflow as the ``resume`` signal."""
+        execution, key = await self.engine.claim(execution_id, node_id)
+        await (await self.handle(execution_id)).signal("resume", args=[key, dict(payload or {})])
+        return execution
+
+    async def cancel(self, execution_id: str) -> ExecutionRecord:
+        """See :meth:`Runner.cancel`: cancels the Temporal workflow too."""
+        execution = await self.engine.store.get_execution(execution_id)
+        if execution.finished:
+            return execution
+        with contextlib.suppress(RPCError):  # no workflow any more: the record is what counts
+            await (await self.handle(execution_id)).cancel()
+        execution = await self.engine.store.get_execution(execution_id)
+        if execution.finished:
+            return execution
+        execution.status, execution.error = "cancelled", "cancelled"
+        execution.completed_at = utcnow()
+        await self.engine.store.update_execution(execution)
+        return execution
+
+    async def wait(self, execution_id: str, timeout: float | None = None) -> ExecutionRecord:  # noqa: ASYNC109 - returns the state at the deadline, never raises
+        """See :meth:`Runner.wait` (reads the store until the execution finishes or waits)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        interval = self.poll_interval
+        while True:
+            execution = await self.engine.store.get_execution(execution_id)
+            if execution.status != "running":
+                return execution
+            if deadline is not None and time.monotonic() >= deadline:
+                return execution
+            await asyncio.sleep(interval)
+            interval = min(interval * 1.5, 0.5)
+
+    async def handle(self, execution_id: str) -> WorkflowHandle[Any, Any]:
+        """The Temporal handle of an execution's workflow."""
+        return (await self.client()).get_workflow_handle(execution_id)
+
+    async def aclose(self) -> None:
+        """Nothing to release: executions go on on the workers."""
+
+    async def _start_workflow(self, inp: ExecutionInput) -> None:
+        client = await self.client()
+        await client.start_workflow(
+            ExecutionWorkflow.run,
+            inp,
+            id=inp.execution_id,
+            task_queue=self.task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        )
+
+    async def _fail(self, execution: ExecutionRecord, error: str) -> None:
+        execution.status, execution.error, execution.completed_at = "failed", error, utcnow()
+        await self.engine.store.update_execution(execution)
+
+
+def _single_nodes(flow: Workflow) -> list[Any]:
+    found = []
+    stack = list(flow.nodes)
+    while stack:
+        node = stack.pop()
+        if node.type == "single":
+            found.append(node)
+        stack.extend(node.children())
+    return found

@@ -1,0 +1,52 @@
+"""A Temporal worker for DocG executions, bound to an engine."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from ...engine import Engine
+from ._messages import DEFAULT_PAYLOAD_LIMIT
+from .activities import StepActivities
+from .runner import DEFAULT_TASK_QUEUE
+from .workflow import ExecutionWorkflow
+
+__all__ = ["PASSTHROUGH_MODULES", "create_worker"]
+
+PASSTHROUGH_MODULES = ("docg_core", "pydantic", "pydantic_core", "httpx", "sqlalchemy", "yaml")
+"""Imported once, outside the workflow sandbox (deterministic code or never called there)."""
+
+
+def create_worker(
+    client: Client,
+    engine: Engine,
+    *,
+    task_queue: str = DEFAULT_TASK_QUEUE,
+    max_concurrent_activities: int = 100,
+    max_concurrent_workflow_tasks: int = 100,
+    heartbeat_every: float = 10.0,
+    payload_limit: int = DEFAULT_PAYLOAD_LIMIT,
+    graceful_shutdown: float = 30.0,
+) -> Worker:
+    """A worker running DocG's workflow and activities with ``engine`` (its store, registry,
+    storage and connections). Run it with ``async with worker:`` or ``await worker.run()``;
+    on shutdown, running steps get ``graceful_shutdown`` seconds to finish."""
+    activities = StepActivities(
+        engine, heartbeat_every=heartbeat_every, payload_limit=payload_limit
+    )
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[ExecutionWorkflow],
+        activities=activities.all(),
+        max_concurrent_activities=max_concurrent_activities,
+        max_concurrent_workflow_tasks=max_concurrent_workflow_tasks,
+        max_concurrent_local_activities=max_concurrent_activities,
+        graceful_shutdown_timeout=timedelta(seconds=graceful_shutdown),
+        workflow_runner=SandboxedWorkflowRunner(
+            restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES)
+        ),
+    )

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from temporal.apps import RUNS, TemporalTestPlugin
 from support.apps import TestPlugin
 from support.requirements import missing
+from temporal.apps import RUNS, TemporalTestPlugin
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -31,7 +31,10 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=path,
         dev_server_log_level="error",
-        dev_server_extra_args=["--dynamic-config-value", "frontend.enableUpdateWorkflowExecution=true"],
+        dev_server_extra_args=[
+            "--dynamic-config-value",
+            "frontend.enableUpdateWorkflowExecution=true",
+        ],
     )
     try:
         yield env
@@ -64,7 +67,9 @@ OPTIONS = TemporalOptions(activity_timeout=30, heartbeat_timeout=5)
 
 @pytest.fixture
 def runner(engine: Engine, client: Client, task_queue: str) -> TemporalRunner:
-    return TemporalRunner(engine, client, task_queue=task_queue, options=OPTIONS, poll_interval=0.02)
+    return TemporalRunner(
+        engine, client, task_queue=task_queue, options=OPTIONS, poll_interval=0.02
+    )
 
 
 def make_worker(client: Client, engine: Engine, task_queue: str) -> Worker:

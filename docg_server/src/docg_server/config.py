@@ -65,6 +65,13 @@ class Settings(BaseSettings):
     """The server's public origin (``https://docg.example``) for links sent outside the API
     (download, approval and webhook URLs); empty uses each request's own origin."""
 
+    WEBHOOK_MAX_BODY_BYTES: PositiveInt = 1024 * 1024
+    """Largest webhook body accepted (413 above it)."""
+    WEBHOOK_SYNC_TIMEOUT_SECONDS: PositiveInt = 30
+    """How long ``?sync=true`` waits for the run before answering 202 with it still running."""
+    APPROVAL_PAGE_LINK_TTL_SECONDS: PositiveInt = 3600
+    """Lifetime of the signed document links an approval page shows."""
+
     DOCG_STORAGE_DIR: str = "./docg-files"
     DOCG_STORAGE_SECRET: SecretStr | None = None
     """Signs download URLs (HMAC-SHA256)."""

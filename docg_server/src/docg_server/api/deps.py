@@ -8,6 +8,7 @@
   authenticated principal, never from a header, query parameter or body (ARCHITECTURE §13).
 - :func:`require_role` — 403 unless the current user has one of the roles.
 - :data:`RegistryDep` — the apps the server knows (built once per app, on ``app.state``).
+- :data:`RuntimeDep` — the execution runtime (engine, store, runner), on ``app.state``.
 - :data:`StorageDep` — the file storage (local files or S3/Spaces), on ``app.state``.
 - :data:`WorkflowDep` — the ``{workflow_id}`` of the path, loaded within the caller's
   organization: another organization's id answers 404, exactly like an unknown one.
@@ -30,6 +31,7 @@ from docg_core.storage import Storage
 from ..config import Settings
 from ..errors import HTTPProblem
 from ..models import Organization, Role, User, Workflow
+from ..runtime import Runtime
 from ..security import InvalidTokenError, decode_access_token
 
 __all__ = [
@@ -37,16 +39,19 @@ __all__ = [
     "CurrentOrg",
     "CurrentUser",
     "RegistryDep",
+    "RuntimeDep",
     "SessionDep",
     "StorageDep",
     "WorkflowDep",
     "get_current_org",
     "get_current_user",
     "get_registry_dep",
+    "get_runtime",
     "get_session",
     "get_settings_dep",
     "get_storage",
     "get_workflow",
+    "public_base_url",
     "require_role",
 ]
 
@@ -130,6 +135,21 @@ def get_registry_dep(request: Request) -> Registry:
 
 
 RegistryDep = Annotated[Registry, Depends(get_registry_dep)]
+
+
+def get_runtime(request: Request) -> Runtime:
+    """The application's execution runtime."""
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def public_base_url(request: Request) -> str:
+    """``PUBLIC_URL``, else the origin the request came to (for links sent elsewhere)."""
+    settings: Settings = request.app.state.settings
+    return settings.PUBLIC_URL.rstrip("/") or str(request.base_url).rstrip("/")
 
 
 def get_storage(request: Request) -> Storage:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from ...errors import problem_responses
+from ...inbound import webhooks
 from . import (
     apps,
     auth,
@@ -33,6 +34,7 @@ api_router.include_router(invitations.accept_router)
 api_router.include_router(workflows.router)
 api_router.include_router(nodes.router)
 api_router.include_router(runs.router)
+api_router.include_router(webhooks.router)
 api_router.include_router(templates.router)
 api_router.include_router(documents.router)
 api_router.include_router(files.router)

@@ -27,11 +27,11 @@ from ...errors import HTTPProblem, problem_responses
 from ...models import Workflow, WorkflowStatus
 from ...models.engine import executions
 from ...runtime import Runtime
-from ..deps import CurrentOrg, SessionDep, WorkflowDep
+from ..deps import CurrentOrg, RuntimeDep, SessionDep, WorkflowDep, public_base_url
 from .runs_models import RunIn, RunOut, RunPage, TestRunIn, run_out, run_summary
 from .workflows import stored_document
 
-__all__ = ["MAX_WAIT_SECONDS", "engine_workflow", "get_runtime", "public_base_url", "router"]
+__all__ = ["MAX_WAIT_SECONDS", "engine_workflow", "invalid_run", "router"]
 
 router = APIRouter(
     prefix="/workflows/{workflow_id}/runs", tags=["runs"], responses=problem_responses(401, 404)
@@ -51,21 +51,6 @@ _SUMMARY_COLUMNS = (
     "completed_at",
 )
 RUNNABLE = frozenset({WorkflowStatus.DRAFT.value, WorkflowStatus.ACTIVE.value})
-
-
-def get_runtime(request: Request) -> Runtime:
-    """The application's execution runtime."""
-    runtime: Runtime = request.app.state.runtime
-    return runtime
-
-
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
-
-
-def public_base_url(request: Request) -> str:
-    """``PUBLIC_URL``, else the origin the request came to."""
-    configured: str = request.app.state.settings.PUBLIC_URL
-    return configured.rstrip("/") or str(request.base_url).rstrip("/")
 
 
 def engine_workflow(session: SessionDep, workflow: Workflow) -> WorkflowDocument:

@@ -49,7 +49,14 @@ from ...models import (
     WorkflowStatus,
 )
 from ...workflows.flat import flatten, unflatten
-from ..deps import CurrentOrg, RegistryDep, SessionDep, WorkflowDep, require_role
+from ..deps import (
+    CurrentOrg,
+    RegistryDep,
+    SessionDep,
+    WorkflowDep,
+    public_base_url,
+    require_role,
+)
 
 __all__ = [
     "WorkflowEditor",
@@ -225,7 +232,7 @@ def stored_document(session: Session, workflow: Workflow) -> dict[str, Any]:
 
 def _out(session: Session, workflow: Workflow, request: Request) -> WorkflowOut:
     document = stored_document(session, workflow)
-    base = str(request.base_url).rstrip("/")
+    base = public_base_url(request)
     return WorkflowOut(
         id=workflow.id,
         name=workflow.name,

@@ -19,6 +19,8 @@ __all__ = ["docg_register_commands"]
 
 @hookimpl
 def docg_register_commands(cli: typer.Typer) -> None:
+    from . import worker
     from .cli import register
 
     register(cli)
+    worker.register(cli)

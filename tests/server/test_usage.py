@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -25,10 +26,10 @@ from docg_server.usage import (
 
 
 @pytest.fixture
-def factory(settings: Settings) -> sessionmaker[Session]:
+def factory(settings: Settings) -> Iterator[sessionmaker[Session]]:
     engine = create_db_engine(settings.DATABASE_URL, pool_size=20, max_overflow=40)
     try:
-        yield session_factory(engine)  # type: ignore[misc]
+        yield session_factory(engine)
     finally:
         engine.dispose()
 

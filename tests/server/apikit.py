@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from typing import Any
 
 import httpx
@@ -15,7 +16,13 @@ PASSWORD = "correct horse battery"
 
 def make_settings(url: URL | str, **overrides: Any) -> Settings:
     text = url.render_as_string(hide_password=False) if isinstance(url, URL) else url
-    values: dict[str, Any] = {"DOCG_ENV": "development", "DATABASE_URL": text, "CORS_ORIGINS": []}
+    values: dict[str, Any] = {
+        "DOCG_ENV": "development",
+        "DATABASE_URL": text,
+        "CORS_ORIGINS": [],
+        # Never the working directory's ./docg-files.
+        "DOCG_STORAGE_DIR": tempfile.mkdtemp(prefix="docg-files-"),
+    }
     values.update(overrides)
     return Settings(**values)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from ...errors import problem_responses
-from ...inbound import webhooks
+from ...inbound import approvals, webhooks
 from . import (
     apps,
     auth,
@@ -35,6 +35,7 @@ api_router.include_router(workflows.router)
 api_router.include_router(nodes.router)
 api_router.include_router(runs.router)
 api_router.include_router(webhooks.router)
+api_router.include_router(approvals.router)
 api_router.include_router(templates.router)
 api_router.include_router(documents.router)
 api_router.include_router(files.router)

@@ -17,7 +17,7 @@ from ._retry import temporal_retry_policy
 from .activities import StepActivities
 from .runner import DEFAULT_TASK_QUEUE, TemporalOptions, TemporalRunner, execution_input
 from .schedules import delete_schedule, schedule_id, upsert_schedule
-from .worker import PASSTHROUGH_MODULES, create_worker
+from .worker import PASSTHROUGH_MODULES, create_worker, sandbox_runner
 from .workflow import SIGNAL_NAMES, ExecutionWorkflow
 
 __all__ = [
@@ -35,6 +35,7 @@ __all__ = [
     "create_worker",
     "delete_schedule",
     "execution_input",
+    "sandbox_runner",
     "schedule_id",
     "temporal_retry_policy",
     "upsert_schedule",

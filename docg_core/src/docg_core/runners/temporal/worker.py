@@ -14,10 +14,17 @@ from .activities import StepActivities
 from .runner import DEFAULT_TASK_QUEUE
 from .workflow import ExecutionWorkflow
 
-__all__ = ["PASSTHROUGH_MODULES", "create_worker"]
+__all__ = ["PASSTHROUGH_MODULES", "create_worker", "sandbox_runner"]
 
 PASSTHROUGH_MODULES = ("docg_core", "pydantic", "pydantic_core", "httpx", "sqlalchemy", "yaml")
 """Imported once, outside the workflow sandbox (deterministic code or never called there)."""
+
+
+def sandbox_runner() -> SandboxedWorkflowRunner:
+    """The workflow sandbox with :data:`PASSTHROUGH_MODULES` (for workers and replayers)."""
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES)
+    )
 
 
 def create_worker(
@@ -46,7 +53,5 @@ def create_worker(
         max_concurrent_workflow_tasks=max_concurrent_workflow_tasks,
         max_concurrent_local_activities=max_concurrent_activities,
         graceful_shutdown_timeout=timedelta(seconds=graceful_shutdown),
-        workflow_runner=SandboxedWorkflowRunner(
-            restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES)
-        ),
+        workflow_runner=sandbox_runner(),
     )

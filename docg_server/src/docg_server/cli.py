@@ -1,4 +1,5 @@
-"""``docg serve`` and ``docg db upgrade|downgrade|revision``, added to the ``docg`` command line.
+"""``docg serve``, ``docg db upgrade|downgrade|revision`` and ``docg keys generate|rotate``,
+added to the ``docg`` command line.
 
 :func:`register` adds them to a Typer application; :mod:`docg_server.plugin` calls it from the
 ``docg_register_commands`` hook. The database URL comes from ``--database-url`` or
@@ -11,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-__all__ = ["db_cli", "register", "serve"]
+__all__ = ["db_cli", "keys_cli", "register", "serve"]
 
 DatabaseUrlOpt = Annotated[
     str | None,
@@ -81,6 +82,77 @@ def db_revision(
     typer.echo(f"wrote {path}")
 
 
+keys_cli = typer.Typer(
+    name="keys",
+    help="Manage ENCRYPTION_KEY: generate a key, re-encrypt credentials after adding one.",
+    no_args_is_help=True,
+)
+
+
+@keys_cli.command("generate")
+def keys_generate(
+    kid: Annotated[
+        str, typer.Option("--kid", help="The key id, 1-32 letters, digits, '-' or '_'.")
+    ] = "",
+) -> None:
+    """Print a new random AES-256 key as a 'kid:base64key' entry for ENCRYPTION_KEY."""
+    from datetime import UTC, datetime
+
+    from .crypto import KeyConfigError, generate_key
+
+    try:
+        typer.echo(generate_key(kid or datetime.now(UTC).strftime("k%Y%m%d%H%M%S")))
+    except KeyConfigError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+@keys_cli.command("rotate")
+def keys_rotate(
+    database_url: DatabaseUrlOpt = None,
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", min=1, help="Rows per transaction.")
+    ] = 200,
+) -> None:
+    """Re-encrypt every connection's credentials with the first key of ENCRYPTION_KEY.
+
+    Rows already under that key are skipped, so running it again is harmless. A row no
+    configured key decrypts is reported by id and the exit code is 1; the others go on.
+    """
+    from .config import Settings, SettingsError
+    from .db import create_db_engine, session_factory
+    from .keys import RotationReport, rotate_credentials
+
+    try:
+        keyring = Settings().keyring()  # read now: a key added a moment ago counts
+    except SettingsError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+    def progress(report: RotationReport) -> None:
+        typer.echo(
+            f"batch {report.batches}: {report.seen} rows so far — {report.rotated} rotated, "
+            f"{report.skipped} skipped, {len(report.failed)} failed"
+        )
+
+    engine = create_db_engine(_url(database_url))
+    try:
+        typer.echo(f"re-encrypting credentials with key {keyring.primary_kid!r}")
+        report = rotate_credentials(
+            session_factory(engine), keyring, batch_size=batch_size, on_batch=progress
+        )
+    finally:
+        engine.dispose()
+    for failure in report.failed:
+        typer.echo(f"connection {failure.connection_id}: {failure.reason}", err=True)
+    typer.echo(
+        f"done: {report.rotated} rotated, {report.skipped} skipped, "
+        f"{len(report.failed)} failed (key {report.kid!r})"
+    )
+    if report.failed:
+        raise typer.Exit(1)
+
+
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
@@ -114,3 +186,4 @@ def register(cli: typer.Typer) -> None:
     """Add ``serve`` and ``db`` to the ``docg`` application ``cli``."""
     cli.command("serve")(serve)
     cli.add_typer(db_cli)
+    cli.add_typer(keys_cli)

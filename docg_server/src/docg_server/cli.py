@@ -161,13 +161,18 @@ def serve(
     ),
     workers: Annotated[int, typer.Option(min=1, help="Worker processes (not with --reload).")] = 1,
 ) -> None:
-    """Run the REST API with uvicorn; configuration comes from the environment."""
+    """Run the REST API with uvicorn; configuration comes from the environment.
+
+    Logs go to stderr as ``DOCG_LOG_FORMAT`` (json or text) at ``DOCG_LOG_LEVEL``, uvicorn's
+    included; the access log is the server's own (request ids, no query strings).
+    """
     import uvicorn
 
     from .config import SettingsError, get_settings
+    from .logging import logging_config
 
     try:
-        get_settings()  # fail here, with the variable named, rather than in every worker
+        settings = get_settings()  # fail here, with the variable named, not in every worker
     except SettingsError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -179,6 +184,10 @@ def serve(
         reload=reload,
         workers=None if reload else workers,
         proxy_headers=True,
+        # uvicorn installs it in this process and in each worker (a dict, so it pickles).
+        log_config=logging_config(settings.DOCG_LOG_FORMAT, settings.DOCG_LOG_LEVEL),
+        log_level=settings.DOCG_LOG_LEVEL.lower(),
+        access_log=False,
     )
 
 

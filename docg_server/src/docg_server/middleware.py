@@ -10,30 +10,34 @@ One pure ASGI middleware (no ``BaseHTTPMiddleware``: it would buffer and re-wrap
   carry tokens and tenant data.
 - An exception no handler took is logged with its traceback and answered as a 500 problem
   that says only the request id, never the exception.
+- One access log line per request (logger ``docg.server.access``): method, path, status,
+  duration_ms. The path never has its query string, and path parameters with sensitive names
+  (``{token}``) are masked: both can carry secrets.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import time
 import uuid
-from contextvars import ContextVar
+from collections.abc import Mapping
+from typing import Any
 
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .errors import problem_response
+from .logging import MASK, is_sensitive_key, request_id_var
 
 __all__ = ["REQUEST_ID_HEADER", "RequestContextMiddleware", "request_id_var"]
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 
-request_id_var: ContextVar[str | None] = ContextVar("docg_request_id", default=None)
-"""The current request's id (``None`` outside a request)."""
-
 logger = logging.getLogger("docg.server")
+access_logger = logging.getLogger("docg.server.access")
 
 SECURITY_HEADERS: dict[str, str] = {
     "X-Content-Type-Options": "nosniff",
@@ -68,11 +72,14 @@ class RequestContextMiddleware:
         token = request_id_var.set(request_id)
         started = False
         path = scope.get("path", "")
+        status_code = 500
+        began = time.perf_counter()
 
         async def send_with_headers(message: Message) -> None:
-            nonlocal started
+            nonlocal started, status_code
             if message["type"] == "http.response.start":
                 started = True
+                status_code = int(message["status"])
                 headers = MutableHeaders(scope=message)
                 headers[REQUEST_ID_HEADER] = request_id
                 for name, value in SECURITY_HEADERS.items():
@@ -106,4 +113,28 @@ class RequestContextMiddleware:
             )
             await response(scope, receive, send_with_headers)
         finally:
+            duration_ms = round((time.perf_counter() - began) * 1000, 1)
+            method = scope.get("method", "")
+            logged_path = _loggable_path(path, scope.get("path_params"))
+            access_logger.info(
+                "%s %s %d %.1fms",
+                method,
+                logged_path,
+                status_code,
+                duration_ms,
+                extra={
+                    "method": method,
+                    "path": logged_path,
+                    "status": status_code,
+                    "duration_ms": duration_ms,
+                },
+            )
             request_id_var.reset(token)
+
+
+def _loggable_path(path: str, path_params: Mapping[str, Any] | None) -> str:
+    """``path`` with the values of sensitive path parameters (``{token}``) masked."""
+    for name, value in (path_params or {}).items():
+        if is_sensitive_key(name) and isinstance(value, str) and value:
+            path = path.replace(value, MASK)
+    return path

@@ -76,3 +76,15 @@ def assert_problem(response: httpx.Response, status: int, slug: str) -> dict[str
     assert body["instance"] == response.request.url.path
     assert body["request_id"] == response.headers["x-request-id"]
     return body
+
+
+def use_plugins(app: FastAPI, *plugins: object) -> None:
+    """Give the application (its API and its engine) the built-ins plus ``plugins``.
+
+    The tests run with ``DOCG_PLUGINS=""``: installed plugins are loaded only when asked for.
+    """
+    from docg_core.plugins import get_registry
+
+    registry = get_registry(extra=list(plugins))
+    app.state.registry = registry
+    app.state.runtime.engine.registry = registry

@@ -22,6 +22,7 @@ from . import __version__
 from .api import health
 from .api.v1 import API_PREFIX, api_router
 from .config import Settings, get_settings
+from .connections import DatabaseConnections
 from .db import create_db_engine, session_factory
 from .errors import Problem, install_exception_handlers
 from .middleware import REQUEST_ID_HEADER, RequestContextMiddleware
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         registry=app.state.registry,
         storage=app.state.storage,
         session_factory=app.state.session_factory,
+        connections=DatabaseConnections(app.state.session_factory, settings.keyring()),
     )
 
     install_exception_handlers(app)

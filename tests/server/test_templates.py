@@ -25,14 +25,18 @@ TEMPLATES = "/api/v1/templates"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
-@pytest.fixture
-def storage(app: FastAPI, tmp_path: Path) -> LocalStorage:
-    """The app's storage, in a folder of this test's own."""
+def use_local_storage(app: FastAPI, tmp_path: Path) -> LocalStorage:
+    """Point the app's storage at a folder of this test's own (not ./docg-files)."""
     settings = app.state.settings.model_copy(update={"DOCG_STORAGE_DIR": str(tmp_path / "files")})
     built = build_storage(settings)
     assert isinstance(built, LocalStorage)
     app.state.storage = built
     return built
+
+
+@pytest.fixture
+def storage(app: FastAPI, tmp_path: Path) -> LocalStorage:
+    return use_local_storage(app, tmp_path)
 
 
 async def signed_in(api: Api, email: str = "ana@acme.example", org: str = "Acme") -> Any:

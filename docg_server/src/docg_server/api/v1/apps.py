@@ -141,7 +141,7 @@ def list_apps(registry: RegistryDep, _user: CurrentUser) -> AppList:
     return AppList(items=[_out(app) for app in registry.apps()])
 
 
-@router.get("/{app_key}", response_model=AppOut, responses=problem_responses(404))
+@router.get("/{app_key}", response_model=AppOut, responses=problem_responses(404, 422))
 def get_app(app_key: str, registry: RegistryDep, _user: CurrentUser) -> AppOut:
     """One app; 404 when no installed app has this key."""
     return _out(_app(registry, app_key))

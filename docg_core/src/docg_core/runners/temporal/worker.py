@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from ...engine import Engine
@@ -37,10 +37,12 @@ def create_worker(
     heartbeat_every: float = 10.0,
     payload_limit: int = DEFAULT_PAYLOAD_LIMIT,
     graceful_shutdown: float = 30.0,
+    sandboxed: bool = True,
 ) -> Worker:
     """A worker running DocG's workflow and activities with ``engine`` (its store, registry,
     storage and connections). Run it with ``async with worker:`` or ``await worker.run()``;
-    on shutdown, running steps get ``graceful_shutdown`` seconds to finish."""
+    on shutdown, running steps get ``graceful_shutdown`` seconds to finish. ``sandboxed=False``
+    runs the workflow without Temporal's sandbox: faster, for code known to be deterministic."""
     activities = StepActivities(
         engine, heartbeat_every=heartbeat_every, payload_limit=payload_limit
     )
@@ -53,5 +55,5 @@ def create_worker(
         max_concurrent_workflow_tasks=max_concurrent_workflow_tasks,
         max_concurrent_local_activities=max_concurrent_activities,
         graceful_shutdown_timeout=timedelta(seconds=graceful_shutdown),
-        workflow_runner=sandbox_runner(),
+        workflow_runner=sandbox_runner() if sandboxed else UnsandboxedWorkflowRunner(),
     )

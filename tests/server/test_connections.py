@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -630,3 +631,17 @@ async def test_an_engine_with_the_provider_runs_a_node_only_in_its_organization(
     assert ours.step("me").data_out["data"] == {"email": "ops@acme.test"}
     assert theirs.status == "failed"
     assert theirs.step("me").error == "connection 'main' not found"
+
+
+async def test_every_connections_and_apps_route_is_documented(client: httpx.AsyncClient) -> None:
+    spec = (await client.get("/api/v1/openapi.json")).json()
+    text = (Path(__file__).parents[2] / "docs" / "server-connections.md").read_text("utf-8")
+    routes = [
+        (method.upper(), path.replace("{connection_id}", "{id}").replace("{app_key}", "{app}"))
+        for path, item in spec["paths"].items()
+        if path.startswith(("/api/v1/connections", "/api/v1/apps"))
+        for method in item
+    ]
+    assert len(routes) == 9
+    for method, path in routes:
+        assert f"`{method} {path}" in text, f"{method} {path} is not in server-connections.md"

@@ -27,6 +27,7 @@ import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
 from docg_core.engine import ConnectionProvider, Engine
+from docg_core.errors import StepError
 from docg_core.plugins import Registry
 from docg_core.records import ExecutionRecord, StepRecord
 from docg_core.runners import Runner
@@ -35,13 +36,16 @@ from docg_core.sqlstore import SQLStore
 from docg_core.storage import Storage
 
 from .config import Settings
+from .documents import record_documents
+from .usage import release_reserved_document, reserve_document
 
-__all__ = ["DOCUMENT_ACTIONS", "Runtime"]
+__all__ = ["DOCUMENT_ACTIONS", "PLAN_LIMIT_CODE", "Runtime"]
 
 logger = logging.getLogger("docg.server.runtime")
 
 DOCUMENT_ACTIONS = frozenset({("documents", "generate-document")})
 """(app, action) pairs that produce a document counted against the plan."""
+PLAN_LIMIT_CODE = "plan-limit-reached"
 
 StepHook = Callable[[ExecutionRecord, StepRecord], Awaitable[None]]
 
@@ -79,6 +83,31 @@ class Runtime:
             env_allowlist=(),
         )
         self.runner: Runner = InlineRunner(self.engine)
+        self.before_action.append(self._take_document_from_quota)
+        self.after_step.append(self._account_for_document)
+
+    async def _take_document_from_quota(self, execution: ExecutionRecord, step: StepRecord) -> None:
+        """One atomic check-and-increment per document step, on every path that runs one."""
+        if (step.app, step.action) not in DOCUMENT_ACTIONS or execution.organization_id is None:
+            return
+        if not await reserve_document(self.session_factory, execution.organization_id):
+            raise StepError(
+                "the organization has used every document its plan allows this period; "
+                "upgrade the plan or wait for the next period",
+                code=PLAN_LIMIT_CODE,
+            )
+
+    async def _account_for_document(self, execution: ExecutionRecord, step: StepRecord) -> None:
+        """Record the documents a step produced; give back the quota a failed generation took."""
+        if step.app != "documents" or execution.organization_id is None:
+            return
+        if step.status == "success":
+            # From the store: a conversion's row needs the generation step it started from.
+            await record_documents(
+                self.session_factory, await self.store.get_execution(execution.id)
+            )
+        elif (step.app, step.action) in DOCUMENT_ACTIONS and step.error_code != PLAN_LIMIT_CODE:
+            await release_reserved_document(self.session_factory, execution.organization_id)
 
     async def _before_action(self, execution: ExecutionRecord, step: StepRecord) -> None:
         for hook in self.before_action:

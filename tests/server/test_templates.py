@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import uuid
 import zipfile
 from pathlib import Path
@@ -410,3 +411,14 @@ async def test_every_route_needs_a_token(client: httpx.AsyncClient) -> None:
         ("GET", f"{TEMPLATES}/{uuid.uuid4()}/download"),
     ):
         assert_problem(await client.request(method, path), 401, "unauthorized")
+
+
+def test_every_template_document_and_file_route_is_documented(app: FastAPI) -> None:
+    doc = (Path(__file__).parents[2] / "docs" / "server-documents.md").read_text()
+    prefixes = ("/api/v1/templates", "/api/v1/documents", "/api/v1/files")
+    paths = {p: ops for p, ops in app.openapi()["paths"].items() if p.startswith(prefixes)}
+    routes = [(method.upper(), path) for path, ops in paths.items() for method in ops]
+    assert len(routes) == 11
+    for method, path in routes:
+        path = re.sub(r"\{\w+_id\}", "{id}", path)
+        assert f"`{method} {path}" in doc, f"{method} {path} is not in server-documents.md"

@@ -16,12 +16,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from support.apps import TestPlugin, flow  # noqa: E402
-from temporalio.testing import WorkflowEnvironment  # noqa: E402
+from support.apps import TestPlugin, flow
+from temporalio.testing import WorkflowEnvironment
 
-from docg_core.engine import Engine  # noqa: E402
-from docg_core.plugins import get_registry  # noqa: E402
-from docg_core.runners.temporal import TemporalRunner, create_worker  # noqa: E402
+from docg_core.engine import Engine
+from docg_core.plugins import get_registry
+from docg_core.runners.temporal import TemporalRunner, create_worker
 
 HISTORIES = Path(__file__).parent / "histories"
 

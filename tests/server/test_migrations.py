@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ SERVER_TABLES = {
     "refresh_tokens",
     "login_attempts",
     "invitations",
+    "oauth_states",
     "docg_executions",
     "docg_steps",
     "docg_dedupe_keys",
@@ -184,3 +186,44 @@ def test_the_drift_check_notices_a_column_the_models_lack(sqlite_url: URL) -> No
     finally:
         engine.dispose()
     assert [diff[0] for diff in schema_drift(sqlite_url)] == ["remove_column"]
+
+
+def test_connections_made_before_credential_versions_start_at_version_one(
+    database_url: URL,
+) -> None:
+    migrate.upgrade(database_url, "0004")
+    engine = create_db_engine(database_url, poolclass=sa.NullPool)
+    try:
+        with engine.begin() as connection:
+            org = uuid.uuid4()
+            now = utcnow()
+            connection.execute(
+                sa.text(
+                    "INSERT INTO organizations (id, name, plan, documents_used, period_start, "
+                    "created_at, updated_at) VALUES (:id, 'Acme', 'free', 0, :now, :now, :now)"
+                ),
+                {"id": org.hex if database_url.get_backend_name() == "sqlite" else org, "now": now},
+            )
+            connection.execute(
+                sa.text(
+                    "INSERT INTO data_source_connections (id, organization_id, app_key, name, "
+                    "credentials, scopes, status, created_at, updated_at) VALUES "
+                    "(:id, :org, 'x', 'x', 'sealed', '[]', 'active', :now, :now)"
+                ),
+                {
+                    "id": uuid.uuid4().hex
+                    if database_url.get_backend_name() == "sqlite"
+                    else uuid.uuid4(),
+                    "org": org.hex if database_url.get_backend_name() == "sqlite" else org,
+                    "now": now,
+                },
+            )
+        migrate.upgrade(database_url)
+        with engine.connect() as connection:
+            versions = connection.execute(
+                sa.text("SELECT credentials_version FROM data_source_connections")
+            ).scalars()
+            assert list(versions) == [1]
+        assert schema_drift(database_url) == []
+    finally:
+        engine.dispose()

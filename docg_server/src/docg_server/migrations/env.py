@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
 from alembic import context
 
 from docg_server.db import create_db_engine
@@ -44,6 +45,14 @@ def run_migrations_offline() -> None:
         context.run_migrations()
 
 
+def _foreign_keys_off(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA foreign_keys = OFF")
+    finally:
+        cursor.close()
+
+
 def run_migrations_online() -> None:
     connection = config.attributes.get("connection")
     if connection is not None:
@@ -52,6 +61,10 @@ def run_migrations_online() -> None:
             context.run_migrations()
         return
     engine = create_db_engine(_url())
+    if engine.dialect.name == "sqlite":
+        # SQLite alters a table by copying it and dropping the original; with foreign keys
+        # enforced, dropping ``organizations`` would cascade-delete every tenant's rows.
+        sa.event.listen(engine, "connect", _foreign_keys_off)
     try:
         with engine.connect() as connection:
             _configure(connection=connection)

@@ -9,6 +9,7 @@ from .document import GeneratedDocument, Template
 from .engine import ENGINE_TABLES
 from .event import ProcessedEvent
 from .invitation import INVITABLE_ROLES, Invitation
+from .oauth import OAuthState
 from .organization import Organization, Role, User
 from .workflow import (
     AIGenerationMapping,
@@ -31,6 +32,7 @@ __all__ = [
     "GeneratedDocument",
     "Invitation",
     "LoginAttempt",
+    "OAuthState",
     "Organization",
     "ProcessedEvent",
     "RefreshToken",

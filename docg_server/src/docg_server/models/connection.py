@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -42,3 +43,8 @@ class DataSourceConnection(TimestampedBase):
     scopes: Mapped[list[Any]] = mapped_column(default=list)
     """Scopes the provider granted (may differ from those requested)."""
     status: Mapped[str] = mapped_column(sa.String(20), default=ConnectionStatus.ACTIVE.value)
+    credentials_version: Mapped[int] = mapped_column(default=1)
+    """Bumped by every credentials write, so a token refresh can compare-and-swap: two
+    processes refreshing at once never overwrite each other's new token."""
+    expires_at: Mapped[datetime | None]
+    """When the stored access token expires (OAuth), so it is refreshed before it does."""

@@ -46,6 +46,11 @@ class Organization(TimestampedBase):
     period_start: Mapped[datetime] = mapped_column(default=utcnow)
     """Start of the current billing period; ``documents_used`` counts from here."""
     stripe_customer_id: Mapped[str | None] = mapped_column(sa.String(255), unique=True)
+    stripe_subscription_id: Mapped[str | None] = mapped_column(sa.String(255), unique=True)
+    subscription_status: Mapped[str | None] = mapped_column(sa.String(30))
+    """Stripe's status of the subscription (``active``, ``past_due``, ``canceled``...)."""
+    current_period_end: Mapped[datetime | None]
+    """When the paid period ends (from Stripe); ``period_start`` begins the usage count."""
 
     users: Mapped[list[User]] = relationship(
         back_populates="organization", cascade="all, delete-orphan", passive_deletes=True

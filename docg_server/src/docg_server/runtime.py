@@ -82,7 +82,13 @@ class Runtime:
             on_step=self._on_step,
             env_allowlist=(),
         )
-        self.runner: Runner = InlineRunner(self.engine)
+        self.runner: Runner
+        if settings.TEMPORAL_ADDRESS:
+            from .worker import build_temporal_runner
+
+            self.runner = build_temporal_runner(settings, self.engine)
+        else:
+            self.runner = InlineRunner(self.engine)
         self.before_action.append(self._take_document_from_quota)
         self.after_step.append(self._account_for_document)
 
@@ -130,8 +136,16 @@ class Runtime:
         """Resume every wait whose time has come; the executions resumed."""
         return await self.engine.resume_due()
 
+    @property
+    def durable(self) -> bool:
+        """True when executions run on Temporal, whose durable timers replace :meth:`tick`."""
+        return not isinstance(self.runner, InlineRunner)
+
     async def run_timers(self, interval: float = 5.0) -> None:
-        """Call :meth:`tick` every ``interval`` seconds until cancelled; errors are logged."""
+        """Call :meth:`tick` every ``interval`` seconds until cancelled; errors are logged.
+        Returns at once on Temporal (its timers resume waits; ticking too would resume twice)."""
+        if self.durable:
+            return
         while True:
             try:
                 await self.tick()

@@ -15,7 +15,15 @@ nox.options.reuse_existing_virtualenvs = True
 nox.options.error_on_missing_interpreters = False
 
 ROOT = Path(__file__).parent
-DISTRIBUTIONS = ["docg_core", "docg_plugins/documents", "docg_server"]
+DISTRIBUTIONS = [
+    "docg_core",
+    "docg_plugins/documents",
+    "docg_plugins/hubspot",
+    "docg_plugins/clicksign",
+    "docg_plugins/zapsign",
+    "docg_plugins/ai",
+    "docg_server",
+]
 TEST_DEPS = [
     "pytest>=8",
     "pytest-asyncio>=0.24",
@@ -38,7 +46,7 @@ def _install(session: nox.Session, *extras: str) -> None:
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
     """Run the test suite (SQLite; PostgreSQL tests too when DOCG_TEST_DATABASE_URL is set)."""
-    _install(session, "postgres", "s3")
+    _install(session, "postgres", "s3", "temporal")
     session.install(*TEST_DEPS)
     session.run("pytest", *session.posargs)
 
@@ -50,7 +58,7 @@ def tests_postgres(session: nox.Session) -> None:
         session.error(
             "set DOCG_TEST_DATABASE_URL, e.g. postgresql+psycopg://postgres@127.0.0.1:5432/docg_test"
         )
-    _install(session, "postgres", "s3")
+    _install(session, "postgres", "s3", "temporal")
     session.install(*TEST_DEPS)
     session.run("pytest", "-m", "postgres", *session.posargs)
 
@@ -65,8 +73,8 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def typecheck(session: nox.Session) -> None:
-    """Type-check docg_core, the documents plugin and the server with mypy --strict."""
-    _install(session, "testing", "s3")
+    """Type-check docg_core, the plugins and the server with mypy --strict."""
+    _install(session, "testing", "s3", "temporal")
     session.install("mypy>=1.10", "types-PyYAML", "types-jsonschema")
     session.run("mypy")
 
@@ -81,7 +89,7 @@ def demo(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
     """Run every benchmark in tests/benchmarks; each prints its figures and ratio to a baseline."""
-    _install(session)
+    _install(session, "postgres", "temporal")
     session.install("pytest>=8")
     scripts = sorted((ROOT / "tests" / "benchmarks").glob("bench_*.py"))
     wanted = set(session.posargs)

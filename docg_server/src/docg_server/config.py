@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     APPROVAL_PAGE_LINK_TTL_SECONDS: PositiveInt = 3600
     """Lifetime of the signed document links an approval page shows."""
 
+    DOCG_MAX_TEMPLATE_BYTES: PositiveInt = 20 * 1024 * 1024
+    """Largest template upload accepted (413 above it)."""
+
     DOCG_STORAGE_DIR: str = "./docg-files"
     DOCG_STORAGE_SECRET: SecretStr | None = None
     """Signs download URLs (HMAC-SHA256)."""

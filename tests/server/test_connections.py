@@ -328,6 +328,7 @@ async def test_update_renames_and_replaces_every_credential(
     assert "sk-new" not in replaced.text
     token = stored(app, created["id"]).credentials
     assert settings.keyring().decrypt_json(token, created["id"])["api_key"] == "sk-new-0123456789"
+    assert stored(app, created["id"]).credentials_version == 2  # the rename did not count
 
     assert_problem(
         await client.patch(url, json={"name": "taken"}, headers=headers),

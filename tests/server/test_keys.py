@@ -105,6 +105,7 @@ def test_rotate_re_encrypts_every_row_with_the_newest_key_in_batches(
             "api_key": f"sk-{i}"
         }
         assert row.updated_at == LONG_AGO  # rotating keys changes no connection
+        assert row.credentials_version == 1
     assert "sk-" not in result.output
 
 

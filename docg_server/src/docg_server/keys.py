@@ -10,8 +10,9 @@ order, ``batch_size`` rows at a time, one transaction per batch:
   concurrent API update is never overwritten (that row is counted as skipped);
 - a row no configured key opens is reported by id and left as it is; the run goes on.
 
-``updated_at`` is left alone: rotating keys changes no connection. Nothing decrypted is
-ever logged or printed.
+``updated_at`` and ``credentials_version`` are left alone: the credentials are the same, so
+a token refresh racing the rotation must not be refused. Nothing decrypted is ever logged or
+printed.
 """
 
 from __future__ import annotations

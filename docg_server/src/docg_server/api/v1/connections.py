@@ -378,6 +378,8 @@ def update_connection(
         app = _connectable_app(registry, connection.app_key)
         values = _checked_credentials(app, body.credentials)
         connection.credentials = seal_credentials(keyring, connection.id, values)
+        # In SQL: a token refresh comparing versions must see that the credentials changed.
+        connection.credentials_version = DataSourceConnection.credentials_version + 1
         connection.scopes = _scopes(app, values)
         connection.status = ConnectionStatus.ACTIVE.value
     _commit(session, connection.name)

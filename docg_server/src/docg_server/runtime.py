@@ -11,6 +11,8 @@ One :class:`Runtime` per application (``app.state.runtime``):
   ``generated_documents`` row.
 - :attr:`Runtime.runner` — where executions run: in this process (inline), or on Temporal
   when ``TEMPORAL_ADDRESS`` is set.
+- :attr:`Runtime.run_events` — wakes the run event streams (``/runs/{id}/events``) when this
+  process writes a step or an execution's status; the streams read the store itself.
 
 :meth:`Runtime.run_timers` resumes waits whose time has come (delays, approval expiry,
 signature polling); the application's lifespan runs it.
@@ -21,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -32,11 +35,11 @@ from docg_core.plugins import Registry
 from docg_core.records import ExecutionRecord, StepRecord
 from docg_core.runners import Runner
 from docg_core.runners.inline import InlineRunner
-from docg_core.sqlstore import SQLStore
 from docg_core.storage import Storage
 
 from .config import Settings
 from .documents import record_documents
+from .events import NotifyingStore, RunNotifier
 from .usage import release_reserved_document, reserve_document
 
 __all__ = ["DOCUMENT_ACTIONS", "PLAN_LIMIT_CODE", "Runtime"]
@@ -69,7 +72,10 @@ class Runtime:
     ) -> None:
         self.settings = settings
         self.session_factory = session_factory
-        self.store = SQLStore(settings.DATABASE_URL, create_tables=False)
+        self.run_events = RunNotifier()
+        self.store = NotifyingStore(
+            settings.DATABASE_URL, notifier=self.run_events, create_tables=False
+        )
         self.before_action: list[StepHook] = []
         self.after_step: list[StepHook] = []
         self.engine = Engine(
@@ -120,6 +126,7 @@ class Runtime:
             await hook(execution, step)
 
     async def _on_step(self, execution: ExecutionRecord, step: StepRecord) -> None:
+        self.run_events.notify(execution.id)
         if step.status not in ("success", "failed"):
             return
         for hook in self.after_step:
@@ -132,9 +139,14 @@ class Runtime:
                     "after-step hook failed for step %s of execution %s", step.key, execution.id
                 )
 
-    async def tick(self) -> list[ExecutionRecord]:
-        """Resume every wait whose time has come; the executions resumed."""
-        return await self.engine.resume_due()
+    async def tick(self, now: datetime | None = None) -> list[ExecutionRecord]:
+        """Resume every wait whose time has come and start the scheduled and polling
+        workflows that are due; the executions resumed."""
+        from .scheduler import fire_due
+
+        resumed = await self.engine.resume_due(now)
+        await fire_due(self, now)
+        return resumed
 
     @property
     def durable(self) -> bool:

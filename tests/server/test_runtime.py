@@ -20,7 +20,7 @@ async def test_without_temporal_runs_are_inline_and_timers_tick(tmp_path: Path) 
         await close_app(app)
 
 
-async def test_with_temporal_runs_go_there_and_no_local_timer_resumes_waits(
+async def test_with_temporal_runs_go_there_and_the_local_tick_resumes_no_waits(
     tmp_path: Path,
 ) -> None:
     from docg_core.runners.temporal import TemporalRunner
@@ -35,6 +35,11 @@ async def test_with_temporal_runs_go_there_and_no_local_timer_resumes_waits(
         runtime = app.state.runtime
         assert isinstance(runtime.runner, TemporalRunner)
         assert runtime.durable is True
-        await runtime.run_timers(interval=0.01)  # returns at once instead of looping
+
+        async def must_not_run(now: object = None) -> list[object]:
+            raise AssertionError("resume_due must not run beside Temporal's timers")
+
+        runtime.engine.resume_due = must_not_run
+        assert await runtime.tick() == []
     finally:
         await close_app(app)

@@ -140,31 +140,30 @@ class Runtime:
                 )
 
     async def tick(self, now: datetime | None = None) -> list[ExecutionRecord]:
-        """Resume every wait whose time has come and start the scheduled and polling
-        workflows that are due; the executions resumed."""
+        """Start the scheduled and polling workflows that are due and, inline, resume every
+        wait whose time has come; the executions resumed.
+
+        On Temporal, its durable timers resume waits (resuming here too would race them)."""
         from .scheduler import fire_due
 
-        resumed = await self.engine.resume_due(now)
+        resumed = [] if self.durable else await self.engine.resume_due(now)
         await fire_due(self, now)
         return resumed
 
     @property
     def durable(self) -> bool:
-        """True when executions run on Temporal, whose durable timers replace :meth:`tick`."""
+        """True when executions run on Temporal, whose durable timers resume waits."""
         return not isinstance(self.runner, InlineRunner)
 
     async def run_timers(self, interval: float = 5.0) -> None:
-        """Call :meth:`tick` every ``interval`` seconds until cancelled; errors are logged.
-        Returns at once on Temporal (its timers resume waits; ticking too would resume twice)."""
-        if self.durable:
-            return
+        """Call :meth:`tick` every ``interval`` seconds until cancelled; errors are logged."""
         while True:
             try:
                 await self.tick()
             except asyncio.CancelledError:
                 raise
             except Exception:
-                logger.exception("resuming due waits failed; trying again in %.0fs", interval)
+                logger.exception("the timer tick failed; trying again in %.0fs", interval)
             await asyncio.sleep(interval)
 
     async def aclose(self) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 from server.apikit import make_settings
 
 from docg_core.runners.inline import InlineRunner
+from docg_server import migrate
 from docg_server.app import close_app, create_app
 
 
@@ -25,8 +26,10 @@ async def test_with_temporal_runs_go_there_and_the_local_tick_resumes_no_waits(
 ) -> None:
     from docg_core.runners.temporal import TemporalRunner
 
+    url = f"sqlite:///{tmp_path / 'docg.db'}"
+    migrate.upgrade(url)
     settings = make_settings(
-        f"sqlite:///{tmp_path / 'docg.db'}",
+        url,
         TEMPORAL_ADDRESS="127.0.0.1:1",
         TEMPORAL_TASK_QUEUE="q-test",
     )

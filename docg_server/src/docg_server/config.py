@@ -65,10 +65,16 @@ class Settings(BaseSettings):
     """The server's public origin (``https://docg.example``) for links sent outside the API
     (download, approval and webhook URLs); empty uses each request's own origin."""
 
+    HUBSPOT_CLIENT_SECRET: SecretStr | None = None
+
     WEBHOOK_MAX_BODY_BYTES: PositiveInt = 1024 * 1024
     """Largest webhook body accepted (413 above it)."""
     WEBHOOK_SYNC_TIMEOUT_SECONDS: PositiveInt = 30
     """How long ``?sync=true`` waits for the run before answering 202 with it still running."""
+    HUBSPOT_ACTION_WAIT_SECONDS: PositiveInt = 10
+    """How long the HubSpot workflow action waits for a run before answering ``BLOCK``."""
+    HUBSPOT_ACTION_EXPIRATION: str = "P7D"
+    """How long HubSpot keeps a blocked action waiting (ISO 8601 duration)."""
     APPROVAL_PAGE_LINK_TTL_SECONDS: PositiveInt = 3600
     """Lifetime of the signed document links an approval page shows."""
 

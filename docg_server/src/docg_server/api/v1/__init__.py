@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from ...errors import problem_responses
-from ...inbound import approvals, callbacks, webhooks
+from ...inbound import approvals, callbacks, hubspot_actions, webhooks
 from . import (
     apps,
     auth,
@@ -37,6 +37,7 @@ api_router.include_router(runs.router)
 api_router.include_router(webhooks.router)
 api_router.include_router(approvals.router)
 api_router.include_router(callbacks.router)
+api_router.include_router(hubspot_actions.router)
 api_router.include_router(templates.router)
 api_router.include_router(documents.router)
 api_router.include_router(files.router)

@@ -108,6 +108,24 @@ class Settings(BaseSettings):
     """``json``: one JSON object per line; ``text``: for people at a terminal."""
     DOCG_LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
 
+    STRIPE_SECRET_KEY: SecretStr | None = None
+    """Unset: billing is off (plans change only by hand); see docs/billing.md."""
+    STRIPE_WEBHOOK_SECRET: SecretStr | None = None
+    """The signing secret (``whsec_...``) of the webhook endpoint ``/api/v1/stripe/webhook``."""
+    STRIPE_WEBHOOK_TOLERANCE_SECONDS: PositiveInt = 300
+    """How old a webhook's signature timestamp may be."""
+    STRIPE_PRICE_STARTER: str | None = None
+    """The Stripe price id (``price_...``) that buys the Starter plan; likewise below."""
+    STRIPE_PRICE_PRO: str | None = None
+    STRIPE_PRICE_TEAM: str | None = None
+    STRIPE_PRICE_ENTERPRISE: str | None = None
+    STRIPE_SUCCESS_URL: str = ""
+    """Where Checkout returns after paying; empty: ``{public URL}/billing?checkout=success``."""
+    STRIPE_CANCEL_URL: str = ""
+    """Where Checkout returns when abandoned; empty: ``{public URL}/billing?checkout=cancel``."""
+    STRIPE_PORTAL_RETURN_URL: str = ""
+    """Where the customer portal's back link goes; empty: ``{public URL}/billing``."""
+
     CORS_ORIGINS: Annotated[list[str], NoDecode] = []
     """Comma-separated (or a JSON list) origins allowed by CORS; empty allows none."""
 
@@ -151,6 +169,20 @@ class Settings(BaseSettings):
                     f"{'is' if len(missing) == 1 else 'are'} not; set them, or unset "
                     "DO_SPACES_BUCKET to keep files on local disk in DOCG_STORAGE_DIR"
                 )
+        prices = [
+            p
+            for p in (
+                self.STRIPE_PRICE_STARTER,
+                self.STRIPE_PRICE_PRO,
+                self.STRIPE_PRICE_TEAM,
+                self.STRIPE_PRICE_ENTERPRISE,
+            )
+            if p
+        ]
+        if len(prices) != len(set(prices)):
+            problems.append(
+                "two STRIPE_PRICE_* variables hold the same price; each plan needs its own"
+            )
         if self.is_production:
             problems.extend(self._production_problems())
         if problems:
@@ -183,6 +215,15 @@ class Settings(BaseSettings):
             entries = self.ENCRYPTION_KEY.get_secret_value().split(",")
             if any(entry.partition(":")[2].strip() == dev_secret for entry in entries):
                 problems.append(f"ENCRYPTION_KEY holds the public development key; {key_how}")
+        stripe_key = self.STRIPE_SECRET_KEY
+        webhook = self.STRIPE_WEBHOOK_SECRET
+        if (stripe_key is not None and stripe_key.get_secret_value().strip()) and (
+            webhook is None or not webhook.get_secret_value().strip()
+        ):
+            problems.append(
+                "STRIPE_WEBHOOK_SECRET is required when STRIPE_SECRET_KEY is set; copy the "
+                "signing secret (whsec_...) of the webhook endpoint from Stripe"
+            )
         return problems
 
     @property

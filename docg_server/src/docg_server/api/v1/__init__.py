@@ -9,6 +9,7 @@ from ...inbound import approvals, callbacks, hubspot_actions, webhooks
 from . import (
     apps,
     auth,
+    billing,
     connections,
     documents,
     files,
@@ -43,3 +44,4 @@ api_router.include_router(documents.router)
 api_router.include_router(files.router)
 api_router.include_router(connections.router)
 api_router.include_router(apps.router)
+api_router.include_router(billing.router)

@@ -17,6 +17,7 @@ from . import (
     members,
     nodes,
     organizations,
+    run_events,
     runs,
     templates,
     workflows,
@@ -35,6 +36,7 @@ api_router.include_router(invitations.accept_router)
 api_router.include_router(workflows.router)
 api_router.include_router(nodes.router)
 api_router.include_router(runs.router)
+api_router.include_router(run_events.router)
 api_router.include_router(webhooks.router)
 api_router.include_router(approvals.router)
 api_router.include_router(callbacks.router)

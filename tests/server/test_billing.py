@@ -186,7 +186,9 @@ async def test_only_an_owner_starts_a_checkout(
     set_users_limit(app, 3)
     other = await join(api, headers, "bruno@example.com", role)
 
-    assert_problem(await client.post(CHECKOUT, json={"plan": "pro"}, headers=other), 403, "forbidden")
+    assert_problem(
+        await client.post(CHECKOUT, json={"plan": "pro"}, headers=other), 403, "forbidden"
+    )
     assert fake.requests == []
 
 
@@ -215,7 +217,10 @@ async def test_checkout_while_a_subscription_is_paid_is_a_409_pointing_to_the_po
 ) -> None:
     headers = await owner(api)
     update_organization(
-        app, stripe_customer_id="cus_x", stripe_subscription_id="sub_x", subscription_status="active"
+        app,
+        stripe_customer_id="cus_x",
+        stripe_subscription_id="sub_x",
+        subscription_status="active",
     )
 
     body = assert_problem(

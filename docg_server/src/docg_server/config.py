@@ -65,6 +65,16 @@ class Settings(BaseSettings):
     """The server's public origin (``https://docg.example``) for links sent outside the API
     (download, approval and webhook URLs); empty uses each request's own origin."""
 
+    GOOGLE_CLIENT_ID: str | None = None
+    """OAuth client of the Google Cloud project (``/api/v1/google-oauth``); see docs/oauth.md."""
+    GOOGLE_CLIENT_SECRET: SecretStr | None = None
+    MICROSOFT_CLIENT_ID: str | None = None
+    """Application (client) id of the Microsoft Entra app registration (``/microsoft/oauth``)."""
+    MICROSOFT_CLIENT_SECRET: SecretStr | None = None
+    MICROSOFT_TENANT: str = "common"
+    """``common``, ``organizations``, ``consumers`` or a tenant id / domain (single tenant)."""
+    HUBSPOT_CLIENT_ID: str | None = None
+    """Client id of the HubSpot developer app (``/api/v1/hubspot-oauth``)."""
     HUBSPOT_CLIENT_SECRET: SecretStr | None = None
 
     WEBHOOK_MAX_BODY_BYTES: PositiveInt = 1024 * 1024

@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import sqlalchemy as sa
@@ -44,6 +44,9 @@ from docg_core.store import InMemoryStore
 
 from .crypto import DecryptionError, KeyRing
 from .models import DataSourceConnection
+
+if TYPE_CHECKING:
+    from .oauth.refresh import TokenRefresher
 
 __all__ = [
     "OAUTH_TOKEN_FIELDS",
@@ -198,6 +201,8 @@ class _Found:
     name: str
     app_key: str
     token: str
+    version: int
+    status: str
 
 
 class DatabaseConnections:
@@ -207,16 +212,65 @@ class DatabaseConnections:
     only connections of ``organization_id`` are considered, so an id of another organization
     is unknown. A missing connection, a missing organization or another app's connection
     raises ``KeyError``; credentials no configured key opens raise :class:`StepError`.
+
+    OAuth credentials whose access token expires soon are refreshed first, one refresh per
+    connection at a time across processes (:class:`~docg_server.oauth.TokenRefresher`).
     """
 
-    def __init__(self, session_factory: sessionmaker[Session], keyring: KeyRing) -> None:
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        keyring: KeyRing,
+        *,
+        refresher: TokenRefresher | None = None,
+    ) -> None:
         self._session_factory = session_factory
         self._keyring = keyring
+        if refresher is None:
+            from .oauth.refresh import TokenRefresher  # the oauth package imports this module
+
+            refresher = TokenRefresher(session_factory, keyring)
+        self.refresher = refresher
 
     async def get_credentials(
         self, connection_id: str, *, app_key: str, organization_id: str | None
     ) -> Mapping[str, Any]:
-        """The decrypted credentials of ``connection_id`` in ``organization_id``."""
+        """The decrypted credentials of ``connection_id`` in ``organization_id`` (an OAuth
+        access token expiring soon refreshed first)."""
+        found, credentials = await self._load(connection_id, app_key, organization_id)
+        return await self.refresher.ensure_fresh(
+            found.id,
+            name=found.name,
+            app_key=found.app_key,
+            version=found.version,
+            status=found.status,
+            credentials=credentials,
+        )
+
+    async def refresh_rejected(
+        self,
+        connection_id: str,
+        *,
+        app_key: str,
+        organization_id: str | None,
+        access_token: str,
+    ) -> Mapping[str, Any]:
+        """The credentials after the vendor answered 401 to ``access_token``: refreshed
+        (once, whoever asks first), or as they are when that token was already replaced."""
+        found, credentials = await self._load(connection_id, app_key, organization_id)
+        return await self.refresher.refresh_rejected(
+            found.id,
+            name=found.name,
+            app_key=found.app_key,
+            version=found.version,
+            status=found.status,
+            credentials=credentials,
+            access_token=access_token,
+        )
+
+    async def _load(
+        self, connection_id: str, app_key: str, organization_id: str | None
+    ) -> tuple[_Found, dict[str, Any]]:
         if organization_id is None:
             raise KeyError(connection_id)
         try:
@@ -229,7 +283,7 @@ class DatabaseConnections:
         if found.app_key != app_key:
             raise KeyError(f"connection {connection_id!r} is for app {found.app_key!r}")
         try:
-            return open_credentials(self._keyring, found.id, found.token)
+            return found, open_credentials(self._keyring, found.id, found.token)
         except DecryptionError as exc:
             raise StepError(
                 f"the credentials of connection {found.name!r} cannot be decrypted ({exc}); "
@@ -249,6 +303,8 @@ class DatabaseConnections:
                         DataSourceConnection.name,
                         DataSourceConnection.app_key,
                         DataSourceConnection.credentials,
+                        DataSourceConnection.credentials_version,
+                        DataSourceConnection.status,
                     ).where(DataSourceConnection.organization_id == organization_id, condition)
                 )
             )
@@ -257,7 +313,9 @@ class DatabaseConnections:
         if not rows:
             return None
         row = rows[0]
-        return _Found(row.id, row.name, row.app_key, row.credentials)
+        return _Found(
+            row.id, row.name, row.app_key, row.credentials, row.credentials_version, row.status
+        )
 
 
 # -- running the app's code with a connection -------------------------------------------------

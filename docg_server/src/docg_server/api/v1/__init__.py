@@ -16,6 +16,7 @@ from . import (
     invitations,
     members,
     nodes,
+    oauth,
     organizations,
     run_events,
     runs,
@@ -46,4 +47,6 @@ api_router.include_router(documents.router)
 api_router.include_router(files.router)
 api_router.include_router(connections.router)
 api_router.include_router(apps.router)
+for _oauth_router in oauth.routers:
+    api_router.include_router(_oauth_router)
 api_router.include_router(billing.router)

@@ -131,7 +131,7 @@ async def _handle(
 @router.post(
     "/{provider}/webhook",
     response_model=CallbackResult,
-    responses=problem_responses(400, 401, 404, 413),
+    responses=problem_responses(400, 401, 404, 413, 422),
 )
 async def receive_callback(
     provider: Annotated[str, Path(max_length=100, pattern=r"^[a-z0-9][a-z0-9_-]*$")],

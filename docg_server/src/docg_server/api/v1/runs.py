@@ -203,7 +203,7 @@ async def start_test_run(
     return run_out(execution, public_base_url(request))
 
 
-@router.get("/{run_id}", response_model=RunOut)
+@router.get("/{run_id}", response_model=RunOut, responses=problem_responses(422))
 async def get_run(
     run_id: str, workflow: WorkflowDep, org: CurrentOrg, runtime: RuntimeDep, request: Request
 ) -> RunOut:
@@ -212,7 +212,7 @@ async def get_run(
     return run_out(execution, public_base_url(request))
 
 
-@router.post("/{run_id}/cancel", response_model=RunOut)
+@router.post("/{run_id}/cancel", response_model=RunOut, responses=problem_responses(422))
 async def cancel_run(
     run_id: str, workflow: WorkflowDep, org: CurrentOrg, runtime: RuntimeDep, request: Request
 ) -> RunOut:

@@ -25,6 +25,7 @@ from .config import Settings, get_settings
 from .connections import DatabaseConnections
 from .db import create_db_engine, session_factory
 from .errors import Problem, install_exception_handlers
+from .inbound.hubspot_actions import install as install_hubspot_completion
 from .middleware import REQUEST_ID_HEADER, RequestContextMiddleware
 from .runtime import Runtime
 from .storage import build_storage
@@ -74,6 +75,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         session_factory=app.state.session_factory,
         connections=DatabaseConnections(app.state.session_factory, settings.keyring()),
     )
+    # Runs started by HubSpot workflow actions report back to HubSpot when they finish,
+    # including runs started before this process did.
+    install_hubspot_completion(app.state.runtime, app.state.session_factory)
 
     install_exception_handlers(app)
     app.include_router(health.router)

@@ -3,7 +3,10 @@ through one worker and a local Temporal dev server, against the inline runner me
 the same run (same engine, in-memory store), and the latency each step adds.
 
 Target: ≥ 100 executions/s on 2 cores. Needs the ``temporal`` CLI (``pip install
-docg-core[temporal]``); nothing is downloaded.
+docg-core[temporal]``); nothing is downloaded. Also printed: the CPU time one execution
+costs the dev server and this process (worker + client), which says more than the rate on a
+machine that is busy with other work, and the bare workflow starts/s the dev server manages
+on its own (its ceiling: every execution is at least one start).
 
 Run: python tests/benchmarks/bench_temporal.py  (or `nox -s bench -- temporal`)
 """
@@ -14,6 +17,7 @@ import asyncio
 import os
 import shutil
 import statistics
+import subprocess
 import time
 import uuid
 
@@ -54,7 +58,43 @@ FLOW = Workflow.model_validate(
 TRIGGER = {"deal": {"name": "acme renewal", "amount": 18450.9}}
 BATCH = 400
 CONCURRENCY = 200
-SANDBOXED = os.environ.get("DOCG_BENCH_SANDBOX", "1") == "1"
+SANDBOXED = os.environ.get("DOCG_BENCH_SANDBOX", "0") == "1"
+DEV_SERVER_ARGS = [
+    "--headless",
+    "--sqlite-pragma",
+    "journal_mode=off",
+    "--sqlite-pragma",
+    "synchronous=off",
+]
+"""In-memory state, no journal: what a throwaway dev server needs (not for production)."""
+
+
+def server_cpu() -> float:
+    """CPU seconds the dev server (a child of this process) has used so far."""
+    found = subprocess.run(
+        ["pgrep", "-f", "-P", str(os.getpid()), "temporal server start-dev"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.split()
+    if not found:
+        return float("nan")
+    with open(f"/proc/{found[0]}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def bare_starts(env: WorkflowEnvironment, count: int = 300) -> float:
+    """Workflow starts/s the dev server takes with nothing running them."""
+    gate = asyncio.Semaphore(CONCURRENCY)
+
+    async def one() -> None:
+        async with gate:
+            await env.client.start_workflow("Nothing", id=uuid.uuid4().hex, task_queue="nobody")
+
+    start = time.perf_counter()
+    await asyncio.gather(*(one() for _ in range(count)))
+    return count / (time.perf_counter() - start)
 
 
 async def throughput(runner: InlineRunner | TemporalRunner, count: int) -> float:
@@ -95,15 +135,23 @@ async def main() -> None:
     inline_rate = await throughput(inline, BATCH)
     inline_latency = await latency(inline)
 
-    env = await WorkflowEnvironment.start_local(dev_server_existing_path=path)
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=path,
+        dev_server_log_level="error",
+        dev_server_extra_args=DEV_SERVER_ARGS,
+    )
     try:
         engine = Engine(registry=registry, store=InMemoryStore(), env_allowlist=())
         queue = f"bench-{uuid.uuid4().hex[:6]}"
-        runner = TemporalRunner(engine, env.client, task_queue=queue, poll_interval=0.005)
+        runner = TemporalRunner(engine, env.client, task_queue=queue)
         async with create_worker(env.client, engine, task_queue=queue, sandboxed=SANDBOXED):
             await throughput(runner, 100)  # warm-up
+            server_before, own_before = server_cpu(), time.process_time()
             temporal_rate = await throughput(runner, BATCH)
+            server_ms = (server_cpu() - server_before) / BATCH * 1000
+            own_ms = (time.process_time() - own_before) / BATCH * 1000
             temporal_latency = await latency(runner)
+        starts = await bare_starts(env)
     finally:
         await env.shutdown()
 
@@ -117,6 +165,15 @@ async def main() -> None:
     print(
         f"temporal: latency of one execution {temporal_latency * 1000:.1f} ms "
         f"(inline {inline_latency * 1000:.2f} ms); added per step ~{added * 1000:.1f} ms"
+    )
+    print(
+        f"temporal: CPU per execution: dev server {server_ms:.1f} ms, worker + client "
+        f"{own_ms:.1f} ms (2 cores at most ~{2000 / (server_ms + own_ms):,.0f}/s); "
+        f"sandboxed={SANDBOXED}"
+    )
+    print(
+        f"temporal: the dev server alone takes {starts:,.0f} bare workflow starts/s; "
+        f"load average {os.getloadavg()[0]:.1f}"
     )
 
 

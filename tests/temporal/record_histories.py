@@ -1,8 +1,9 @@
 """Record the histories the replay test replays: ``python tests/temporal/record_histories.py``.
 
-Runs each flow of :data:`FLOWS` on a local dev server with the current workflow code and
-writes its history to ``histories/<name>.json``. Record new ones when the workflow changes
-on purpose (behind ``workflow.patched``); keep the old ones: running executions replay them.
+Runs each flow of :data:`FLOWS` without a recorded history on a local dev server with the
+current workflow code and writes its history to ``histories/<name>.json`` (``--all``
+records every one again). Add a flow when the workflow changes on purpose (behind
+``workflow.patched`` or new input); keep the old histories: running executions replay them.
 """
 
 from __future__ import annotations
@@ -70,6 +71,26 @@ FLOWS: dict[str, tuple[Any, dict[str, Any], dict[str, Any] | None]] = {
         {"amount": 250, "lines": ["a", "b"]},
         {"decision": "approved", "comment": "fine"},
     ),
+    "local-steps": (
+        flow(
+            {
+                "id": "name",
+                "app": "formatter",
+                "action": "text",
+                "parameters": {"transform": "upper", "input": "{{trigger.name}}"},
+            },
+            {
+                "id": "ok",
+                "app": "approval",
+                "action": "request-approval",
+                "parameters": {"title": "x"},
+            },
+            {"id": "after", "app": "t", "action": "echo", "parameters": {"value": "{{uuid}}"}},
+            {"id": "end", "app": "stop", "action": "stop", "parameters": {"reason": "done"}},
+        ),
+        {"name": "acme"},
+        {"decision": "approved"},
+    ),
 }
 
 
@@ -84,6 +105,8 @@ async def main() -> None:
         runner = TemporalRunner(engine, env.client, task_queue="record")
         async with create_worker(env.client, engine, task_queue="record"):
             for name, (wf, trigger, decision) in FLOWS.items():
+                if (HISTORIES / f"{name}.json").exists() and "--all" not in sys.argv:
+                    continue  # recorded by an older version: keep it as it is
                 execution = await runner.start(wf, trigger, execution_id=f"history-{name}")
                 execution = await runner.wait(execution.id, timeout=30)
                 if decision is not None:

@@ -245,3 +245,36 @@ async def test_signals_by_name_resume_the_waiting_step(
     ok = done.step("ok")
     assert ok is not None and ok.data_out is not None
     assert ok.data_out["data"]["decision"] == "rejected"
+
+
+FORMAT_FLOW = flow(
+    {
+        "id": "name",
+        "app": "formatter",
+        "action": "text",
+        "parameters": {"transform": "upper", "input": "{{trigger.name}}"},
+    },
+    {"id": "after", "app": "t", "action": "echo", "parameters": {"value": "{{step.name.output}}"}},
+)
+
+
+async def test_quick_steps_run_as_local_activities_with_the_same_records(
+    runner: TemporalRunner, worker: Worker, client: Client
+) -> None:
+    from temporalio.api.enums.v1 import EventType
+
+    inline = await Engine(registry=get_registry(extra=[TestPlugin()])).run(
+        FORMAT_FLOW, {"name": "acme"}
+    )
+    started = await runner.start(FORMAT_FLOW, {"name": "acme"})
+    done = await runner.wait(started.id, timeout=20)
+    assert done.status == "completed"
+    assert history(done) == history(inline)
+    events = (await client.get_workflow_handle(started.id).fetch_history()).events
+    scheduled = [e for e in events if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED]
+    markers = [e for e in events if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED]
+    # formatter ran as a local activity (a marker), echo as an activity
+    assert [e.activity_task_scheduled_event_attributes.activity_type.name for e in scheduled] == [
+        "docg.run_step"
+    ]
+    assert len(markers) == 2  # the formatter step and the final status write

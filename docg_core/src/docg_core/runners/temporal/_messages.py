@@ -2,9 +2,10 @@
 
 Documents and other large content never travel here; actions keep them in storage and pass
 their keys. :func:`check_size` fails loudly when something would grow the history too much.
-"""
 
-from __future__ import annotations
+Annotations are real types here (no ``from __future__ import annotations``): Temporal's
+converter resolves them for every payload, and strings would be evaluated each time.
+"""
 
 import json
 from dataclasses import dataclass, field
@@ -57,6 +58,7 @@ class ExecutionInput:
 
     With ``scheduled`` set (by a Temporal Schedule), the workflow first prepares the
     execution itself: ``workflow`` then holds the flow and ``trigger_data`` the trigger input.
+    ``local`` lists the nodes whose steps are cheap enough to run as local activities.
     """
 
     execution_id: str
@@ -70,6 +72,7 @@ class ExecutionInput:
     env: dict[str, str] = field(default_factory=dict)
     retry: dict[str, RetrySpec] = field(default_factory=dict)
     scheduled: bool = False
+    local: list[str] = field(default_factory=list)
     activity_timeout: float = 3600.0
     heartbeat_timeout: float = 60.0
 

@@ -198,7 +198,7 @@ class _StepActivity:
             template_filters=engine.registry.template_filters,
             http_factory=http_factory(app, transport=engine.http_transport),
         )
-        heartbeat = asyncio.create_task(self.heartbeat())
+        heartbeat = None if activity.info().is_local else asyncio.create_task(self.heartbeat())
         try:
             if inp.resume_payload is not None:
                 result = await action_cls().resume(ctx, inp.resume_payload)
@@ -220,7 +220,8 @@ class _StepActivity:
         else:
             return await self.record(result)
         finally:
-            heartbeat.cancel()
+            if heartbeat is not None:
+                heartbeat.cancel()
             await ctx.aclose()
         if error.retryable and self.attempt < inp.max_attempts:
             step.error, step.error_code = f"attempt {self.attempt}: {error}", error.code

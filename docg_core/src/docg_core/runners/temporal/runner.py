@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,9 +22,20 @@ from ._messages import DEFAULT_PAYLOAD_LIMIT, ExecutionInput, PayloadTooLarge, c
 from ._retry import spec_of
 from .workflow import ExecutionWorkflow
 
-__all__ = ["DEFAULT_TASK_QUEUE", "TemporalOptions", "TemporalRunner", "execution_input"]
+__all__ = [
+    "DEFAULT_TASK_QUEUE",
+    "LOCAL_ACTIONS",
+    "TemporalOptions",
+    "TemporalRunner",
+    "execution_input",
+]
 
 DEFAULT_TASK_QUEUE = "docg-workflows"
+
+LOCAL_ACTIONS = frozenset({"formatter", "stop"})
+"""Apps (``app``) and actions (``app/action``) whose steps run as local activities: quick,
+in-process work with no calls out, run inside the workflow task on the worker that walks
+the execution, saving two round trips through the Temporal server per step."""
 
 
 @dataclass(frozen=True)
@@ -35,11 +46,14 @@ class TemporalOptions:
     :param heartbeat_timeout: seconds without a heartbeat after which an attempt is retried
         elsewhere (a worker that died); actions heartbeat while they run.
     :param payload_limit: bytes a step's output or an execution's input may take in history.
+    :param local_actions: apps and ``app/action`` pairs run as local activities (quick
+        steps; an action that may wait never is).
     """
 
     activity_timeout: float = 3600.0
     heartbeat_timeout: float = 60.0
     payload_limit: int = DEFAULT_PAYLOAD_LIMIT
+    local_actions: frozenset[str] = LOCAL_ACTIONS
 
 
 def execution_input(
@@ -47,15 +61,25 @@ def execution_input(
     execution: ExecutionRecord,
     activity_timeout: float = 3600.0,
     heartbeat_timeout: float = 60.0,
+    local_actions: Collection[str] = LOCAL_ACTIONS,
 ) -> ExecutionInput:
     """The workflow input of a prepared execution: the flow snapshot, the trigger data, the
-    variables ``{{env.X}}`` may read and each node's retry policy."""
+    variables ``{{env.X}}`` may read, each node's retry policy and the nodes that run as
+    local activities (actions in ``local_actions`` that never wait, and mocked nodes)."""
     flow = load_workflow(execution.workflow)
     retry = {}
+    local = []
+    mocked = execution.mock_data or {}
     for node in _single_nodes(flow):
         assert node.app is not None and node.action is not None
         if node.app in engine.registry and engine.registry.app(node.app).action(node.action):
-            retry[node.id] = spec_of(engine.registry.action(node.app, node.action).retry)
+            action_cls = engine.registry.action(node.app, node.action)
+            retry[node.id] = spec_of(action_cls.retry)
+            cheap = node.app in local_actions or f"{node.app}/{node.action}" in local_actions
+            if cheap and not action_cls.can_wait:
+                local.append(node.id)
+        if node.id in mocked and node.id not in local:
+            local.append(node.id)
     return ExecutionInput(
         execution_id=execution.id,
         workflow=execution.workflow,
@@ -67,6 +91,7 @@ def execution_input(
         mock_data=execution.mock_data,
         env={k: os.environ[k] for k in engine.env_allowlist if k in os.environ},
         retry=retry,
+        local=sorted(local),
         activity_timeout=activity_timeout,
         heartbeat_timeout=heartbeat_timeout,
     )
@@ -102,6 +127,7 @@ class TemporalRunner:
         self._address = address
         self._namespace = namespace
         self._connecting = asyncio.Lock()
+        self._background: set[asyncio.Future[None]] = set()
 
     async def client(self) -> Client:
         """The Temporal client (connected on first use)."""
@@ -144,6 +170,7 @@ class TemporalRunner:
                 execution,
                 self.options.activity_timeout,
                 self.options.heartbeat_timeout,
+                self.options.local_actions,
             )
             try:
                 check_size(inp.trigger_data, self.options.payload_limit, "the trigger data")
@@ -159,6 +186,7 @@ class TemporalRunner:
                     execution,
                     self.options.activity_timeout,
                     self.options.heartbeat_timeout,
+                    self.options.local_actions,
                 )
             )
         return execution
@@ -188,17 +216,43 @@ class TemporalRunner:
         return execution
 
     async def wait(self, execution_id: str, timeout: float | None = None) -> ExecutionRecord:  # noqa: ASYNC109 - returns the state at the deadline, never raises
-        """See :meth:`Runner.wait` (reads the store until the execution finishes or waits)."""
+        """See :meth:`Runner.wait`: the workflow's result (a long poll on the Temporal
+        server) wakes it the moment the execution finishes; the store, read with a growing
+        interval, tells when it waits."""
         deadline = None if timeout is None else time.monotonic() + timeout
+        execution = await self.engine.store.get_execution(execution_id)
+        if execution.status != "running":
+            return execution
+        closed = asyncio.ensure_future(self._closed(execution_id))
         interval = self.poll_interval
-        while True:
-            execution = await self.engine.store.get_execution(execution_id)
-            if execution.status != "running":
-                return execution
-            if deadline is not None and time.monotonic() >= deadline:
-                return execution
-            await asyncio.sleep(interval)
-            interval = min(interval * 1.5, 0.5)
+        try:
+            while True:
+                pause = interval
+                if deadline is not None:
+                    pause = min(pause, max(deadline - time.monotonic(), 0.0))
+                await asyncio.wait({closed}, timeout=pause)
+                execution = await self.engine.store.get_execution(execution_id)
+                if execution.status != "running":
+                    break
+                if deadline is not None and time.monotonic() >= deadline:
+                    break
+                interval = min(interval * 1.5, 0.5)
+        except BaseException:
+            closed.cancel()
+            raise
+        if execution.finished and not closed.done():
+            # The workflow closes right after its final status is written: let the long poll
+            # end on its own rather than cancel it on the server.
+            self._background.add(closed)
+            closed.add_done_callback(self._background.discard)
+        else:
+            closed.cancel()
+        return execution
+
+    async def _closed(self, execution_id: str) -> None:
+        """Returns when the execution's workflow has closed (or cannot be found)."""
+        with contextlib.suppress(Exception):
+            await (await self.handle(execution_id)).result()
 
     async def handle(self, execution_id: str) -> WorkflowHandle[Any, Any]:
         """The Temporal handle of an execution's workflow."""
@@ -215,6 +269,7 @@ class TemporalRunner:
             id=inp.execution_id,
             task_queue=self.task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            request_eager_start=True,  # a worker sharing this client takes it at once
         )
 
     async def _fail(self, execution: ExecutionRecord, error: str) -> None:

@@ -153,6 +153,7 @@ class _TemporalWalk(NodeWalker):
         self.owner = owner
         self.inp = inp
         self.mock = inp.mock_data or {}
+        self.local = frozenset(inp.local)
 
     def now(self) -> datetime:
         return workflow.now()
@@ -188,7 +189,7 @@ class _TemporalWalk(NodeWalker):
         )
         if node.id in self.mock:
             step.mocked, step.mock_output = True, _as_output(self.mock[node.id])
-        outcome = await self.activity(step, spec)
+        outcome = await self.activity(step, spec, local=node.id in self.local)
         resume_at: datetime | None = None
         while outcome.status in ("waiting", "invalid"):
             if outcome.status == "waiting":
@@ -201,7 +202,14 @@ class _TemporalWalk(NodeWalker):
         if outcome.ends_execution:
             raise WalkEnded
 
-    async def activity(self, step: StepInput, spec: RetrySpec) -> StepOutcome:
+    async def activity(self, step: StepInput, spec: RetrySpec, local: bool = False) -> StepOutcome:
+        if local:
+            return await workflow.execute_local_activity_method(
+                StepActivities.run_step,
+                step,
+                start_to_close_timeout=timedelta(seconds=min(self.inp.activity_timeout, 60.0)),
+                retry_policy=temporal_retry_policy(spec),
+            )
         return await workflow.execute_activity_method(
             StepActivities.run_step,
             step,

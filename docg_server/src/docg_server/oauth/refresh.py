@@ -5,17 +5,18 @@ credentials whose access token expires within :data:`REFRESH_MARGIN_SECONDS` are
 before they are handed to the engine, and :meth:`TokenRefresher.refresh_rejected` refreshes
 a token the vendor answered 401 to.
 
-Serialisation is a compare-and-swap on ``data_source_connections.credentials_version``:
+Serialisation is a compare-and-swap on ``data_source_connections.credentials_version``
+(v, read with the credentials; always positive when no refresh is going on):
 
-1. claim: ``UPDATE ... SET credentials_version = v + 1 WHERE id = ? AND credentials_version = v``
-   (v is the version the credentials were read at). One process wins; it alone calls the
-   token endpoint.
+1. claim: ``UPDATE ... SET credentials_version = -(v + 1) WHERE id = ? AND
+   credentials_version = v``. One process wins; it alone calls the token endpoint. The
+   negative version tells every other reader that a refresh is in progress.
 2. write: ``UPDATE ... SET credentials = <new>, credentials_version = v + 2
-   WHERE id = ? AND credentials_version = v + 1``. A rotated refresh token is stored with the
-   new access token; one the provider did not rotate is kept.
-3. the losers re-read the row until the version moves on, and use the winner's token
-   instead of refreshing again. A claim nobody finishes within :data:`WAIT_SECONDS` (its
-   process died) is taken over.
+   WHERE id = ? AND credentials_version = -(v + 1)``. A rotated refresh token is stored with
+   the new access token; one the provider did not rotate is kept.
+3. the others re-read the row until the version is positive again, and use the winner's
+   token instead of refreshing again. A claim nobody finishes within :data:`WAIT_SECONDS`
+   (its process died) is taken over the same way (``-(v + 1)`` → ``-(v + 2)``).
 
 ``invalid_grant`` (the refresh token was revoked or has expired) marks the connection
 ``expired`` and fails with a :class:`~docg_core.errors.StepError` saying to reconnect it; an
@@ -213,25 +214,25 @@ class TokenRefresher:
         while True:
             if status == _EXPIRED:
                 raise self._expired(name, provider)
-            if await asyncio.to_thread(self._claim, connection_id, version):
-                return await self._refresh_claimed(
-                    connection_id, name, provider, version + 1, credentials, still_usable
-                )
-            # Another process is refreshing (it holds version + 1), or has: use its token.
-            while True:
-                row = await asyncio.to_thread(self._read, connection_id)
-                if row is None:
-                    raise KeyError(str(connection_id))
-                if row.status == _EXPIRED:
-                    raise self._expired(name, provider)
-                current = row.credentials if row.credentials is not None else credentials
-                if row.credentials is not None and not stale(row.credentials):
-                    return row.credentials
-                if row.version > version + 1:  # that refresh ended without a new token
-                    return self._unrefreshed(current, name, provider, still_usable)
-                if self._clock() >= deadline:
-                    break  # its process is gone: take the claim over
+            # A negative version is a claim in progress: wait for it, unless it is abandoned.
+            if version >= 0 or self._clock() >= deadline:
+                lease = -(abs(version) + 1)
+                if await asyncio.to_thread(self._claim, connection_id, version, lease):
+                    return await self._refresh_claimed(
+                        connection_id, name, provider, lease, credentials, still_usable
+                    )
+            else:
                 await asyncio.sleep(self._poll)
+            row = await asyncio.to_thread(self._read, connection_id)
+            if row is None:
+                raise KeyError(str(connection_id))
+            if row.status == _EXPIRED:
+                raise self._expired(name, provider)
+            if row.credentials is not None and not stale(row.credentials):
+                return row.credentials  # another process's new token
+            current = row.credentials if row.credentials is not None else credentials
+            if row.version >= 0:  # another refresh ended without a new token: no second try
+                return self._unrefreshed(current, name, provider, still_usable)
             version, status, credentials = row.version, row.status, current
 
     async def _refresh_claimed(
@@ -322,7 +323,7 @@ class TokenRefresher:
 
     # -- the database (worker threads) ------------------------------------------------------
 
-    def _claim(self, connection_id: uuid.UUID, version: int) -> bool:
+    def _claim(self, connection_id: uuid.UUID, version: int, lease: int) -> bool:
         with self._session_factory() as session:
             result = session.execute(
                 sa.update(DataSourceConnection)
@@ -331,7 +332,7 @@ class TokenRefresher:
                     DataSourceConnection.credentials_version == version,
                     DataSourceConnection.status != _EXPIRED,
                 )
-                .values(credentials_version=version + 1)
+                .values(credentials_version=lease)
             )
             session.commit()
         return getattr(result, "rowcount", 0) == 1
@@ -343,7 +344,7 @@ class TokenRefresher:
         credentials: Mapping[str, Any] | None,
         expired: bool = False,
     ) -> bool:
-        values: dict[str, Any] = {"credentials_version": lease + 1}
+        values: dict[str, Any] = {"credentials_version": -lease + 1}
         if credentials is not None:
             values["credentials"] = seal_credentials(
                 self._keyring, connection_id, dict(credentials)

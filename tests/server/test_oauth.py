@@ -477,3 +477,29 @@ async def test_no_token_state_or_code_is_logged(
             continue  # this test's own client, which did send them
         text = record.getMessage() + str(record.__dict__)
         assert not [s for s in secrets if s in text], record.getMessage()
+
+
+def test_docs_name_every_callback_url_setting_and_problem() -> None:
+    from pathlib import Path
+
+    from docg_server.oauth import PROVIDERS
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "oauth.md").read_text()
+    for provider in PROVIDERS.values():
+        assert f"`<PUBLIC_URL>/api/v1{provider.path}/callback`" in text, provider.key
+        assert provider.client_id_setting in text and provider.client_secret_setting in text
+        assert (
+            provider.endpoints(Settings())[1].split("{")[0] in text or provider.key == "microsoft"
+        )
+    for slug in (
+        "oauth-state-invalid",
+        "oauth-state-used",
+        "oauth-state-expired",
+        "oauth-state-foreign",
+        "oauth-access-denied",
+        "oauth-provider-error",
+        "oauth-token-exchange-failed",
+        "oauth-not-configured",
+        "connection_expired",
+    ):
+        assert f"`{slug}`" in text, slug

@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from server import workflow_docs as docs
 from server.apikit import Api, assert_problem
@@ -182,3 +183,24 @@ async def workflow_for(api: Api, client: httpx.AsyncClient, headers: Any) -> tup
 async def test_a_run_needs_a_token(api: Api, client: httpx.AsyncClient) -> None:
     _, runs = await workflow(api, client)
     assert_problem(await client.get(runs), 401, "unauthorized")
+
+
+async def test_what_a_step_logs_carries_the_execution_and_step_ids(
+    api: Api, client: httpx.AsyncClient, app: FastAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    from docg_server.logging import ContextFilter
+
+    class Loud:
+        async def __call__(self, execution: Any, step: Any) -> None:
+            logging.getLogger("docg.test").warning("running %s", step.key)
+
+    app.state.runtime.before_action.append(Loud())
+    headers, runs = await workflow(api, client, docs.simple())
+    handler_filter = ContextFilter()
+    caplog.handler.addFilter(handler_filter)
+    with caplog.at_level(logging.WARNING, logger="docg.test"):
+        started = await start(client, runs, headers, {"name": "x"}, wait=10)
+    [record] = [r for r in caplog.records if r.name == "docg.test"]
+    assert (record.execution_id, record.step_id) == (started["id"], "shout")

@@ -40,6 +40,7 @@ from docg_core.storage import Storage
 from .config import Settings
 from .documents import record_documents
 from .events import NotifyingStore, RunNotifier
+from .logging import execution_id_var, step_id_var
 from .usage import release_reserved_document, reserve_document
 
 __all__ = ["DOCUMENT_ACTIONS", "PLAN_LIMIT_CODE", "Runtime"]
@@ -126,6 +127,9 @@ class Runtime:
             await hook(execution, step)
 
     async def _on_step(self, execution: ExecutionRecord, step: StepRecord) -> None:
+        # Called inside the execution's own task: what it logs next carries these ids.
+        execution_id_var.set(execution.id)
+        step_id_var.set(step.key if step.status == "running" else None)
         self.run_events.notify(execution.id)
         if step.status not in ("success", "failed"):
             return

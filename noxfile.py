@@ -22,6 +22,7 @@ DISTRIBUTIONS = [
     "docg_plugins/clicksign",
     "docg_plugins/zapsign",
     "docg_plugins/ai",
+    "docg_plugins/stripe",
     "docg_server",
 ]
 TEST_DEPS = [

@@ -127,5 +127,8 @@ async def close_app(app: FastAPI) -> None:
     try:
         await app.state.runtime.aclose()
         await app.state.storage.close()
+        billing = getattr(app.state, "billing_setup", None)
+        if billing is not None:
+            billing.client.close()
     finally:
         app.state.engine.dispose()

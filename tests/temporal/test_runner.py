@@ -278,3 +278,28 @@ async def test_quick_steps_run_as_local_activities_with_the_same_records(
         "docg.run_step"
     ]
     assert len(markers) == 2  # the formatter step and the final status write
+
+
+async def test_approval_policy_all_waits_for_every_approver(
+    runner: TemporalRunner, worker: Worker
+) -> None:
+    approvers = ["ana@example.com", "ben@example.com"]
+    wf = flow(approval(approvers=approvers, approval_policy="all"))
+    started = await runner.start(wf, {})
+    waiting = await runner.wait(started.id, timeout=20)
+    assert waiting.status == "waiting"
+    first = waiting.step("ok")
+    assert first is not None and first.wait is not None
+    await runner.resume(started.id, "ok", {"decision": "approved", "decided_by": approvers[0]})
+    again = await runner.wait(started.id, timeout=20)
+    assert again.status == "waiting"
+    ok = again.step("ok")
+    assert ok is not None and ok.wait is not None and ok.data_out is not None
+    assert ok.wait.resume_token == first.wait.resume_token
+    assert ok.data_out["data"]["pending"] == [approvers[1]]
+    await runner.resume(started.id, "ok", {"decision": "approved", "decided_by": approvers[1]})
+    done = await settle(runner, started.id)
+    assert done.status == "completed"
+    ok = done.step("ok")
+    assert ok is not None and ok.data_out is not None
+    assert sorted(ok.data_out["data"]["approvals"]) == approvers

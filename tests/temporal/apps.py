@@ -1,9 +1,11 @@
-"""Apps for the Temporal tests: a document writer, a slow step and a step that fails twice."""
+"""Apps for the Temporal tests: a document writer, a slow step, a step that fails twice and
+one that asks to be retried later (``Retry-After``)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
+import time
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 
 from docg_core import hookimpl
@@ -49,6 +51,23 @@ class FailTwice(BaseAction):
         return ActionResult(data={"attempt": ctx.step.attempt})
 
 
+ATTEMPT_TIMES: defaultdict[str, list[float]] = defaultdict(list)
+
+
+class RetryAfter(BaseAction):
+    """Fails once with ``Retry-After: 1.5`` (a short backoff otherwise), then succeeds."""
+
+    key = "retry-after"
+    name = "Retry after"
+    retry = RetryPolicy(attempts=3, backoff=0.05)
+
+    async def run(self, ctx: ExecutionContext) -> ActionResult:
+        ATTEMPT_TIMES[ctx.step.idempotency_key].append(time.monotonic())
+        if ctx.step.attempt == 1:
+            raise RetryableError("rate limited", retry_after=1.5)
+        return ActionResult(data={"attempt": ctx.step.attempt})
+
+
 class Big(BaseAction):
     """Returns ``kib`` KiB of text."""
 
@@ -63,7 +82,7 @@ class Big(BaseAction):
 class TemporalTestApp(BaseApp):
     key = "tt"
     name = "Temporal test app"
-    actions = (WriteDocument, FailTwice, Big)
+    actions = (WriteDocument, FailTwice, RetryAfter, Big)
 
 
 class TemporalTestPlugin:

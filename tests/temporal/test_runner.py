@@ -18,7 +18,7 @@ from docg_core.engine import Engine
 from docg_core.plugins import get_registry
 from docg_core.records import ExecutionRecord
 from docg_core.runners import Runner
-from docg_core.runners.temporal import TemporalRunner
+from docg_core.runners.temporal import TemporalOptions, TemporalRunner
 from docg_core.store import InMemoryStore
 
 pytestmark = [pytest.mark.temporal, pytest.mark.asyncio(loop_scope="session")]
@@ -210,7 +210,14 @@ async def test_a_decision_sent_before_the_wait_is_kept(
 ) -> None:
     store = _ApproveAtOnce()
     engine.store = store
-    runner = TemporalRunner(engine, client, task_queue=task_queue, poll_interval=0.02)
+    runner = TemporalRunner(
+        engine,
+        client,
+        task_queue=task_queue,
+        poll_interval=0.02,
+        # resumed from inside the activity, which cannot answer before it returns
+        options=TemporalOptions(answer_timeout=0),
+    )
     store.runner = runner
     async with make_worker(client, engine, task_queue):
         started = await runner.start(flow(approval()), {})
@@ -303,3 +310,33 @@ async def test_approval_policy_all_waits_for_every_approver(
     ok = done.step("ok")
     assert ok is not None and ok.data_out is not None
     assert sorted(ok.data_out["data"]["approvals"]) == approvers
+
+
+async def test_a_refused_resume_payload_is_reported_and_the_step_waits_on(
+    runner: TemporalRunner, worker: Worker
+) -> None:
+    from docg_core.errors import ValidationError
+
+    started = await runner.start(flow(approval()), {})
+    assert (await runner.wait(started.id, timeout=20)).status == "waiting"
+    with pytest.raises(ValidationError, match="decision must be"):
+        await runner.resume(started.id, "ok", {"decision": "maybe"})
+    waiting = await runner.wait(started.id, timeout=20)
+    assert waiting.status == "waiting"
+    assert waiting.step("ok").status == "waiting"  # type: ignore[union-attr]
+    await runner.resume(started.id, "ok", {"decision": "approved"})  # a good one goes through
+    assert (await settle(runner, started.id)).status == "completed"
+
+
+async def test_retry_after_sets_the_next_retry_delay(
+    runner: TemporalRunner, worker: Worker
+) -> None:
+    from temporal.apps import ATTEMPT_TIMES
+
+    started = await runner.start(flow({"id": "r", "app": "tt", "action": "retry-after"}), {})
+    done = await runner.wait(started.id, timeout=20)
+    assert done.status == "completed"
+    first, second = ATTEMPT_TIMES[f"{started.id}:r"]
+    # the policy's backoff is 0.05 s; the vendor asked for 1.5 s
+    assert second - first >= 1.5
+    assert done.step("r").attempt == 2  # type: ignore[union-attr]

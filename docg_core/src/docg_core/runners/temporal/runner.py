@@ -6,11 +6,12 @@ import asyncio
 import contextlib
 import os
 import time
+import uuid
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowHandle, WorkflowQueryFailedError
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError
 
@@ -48,12 +49,15 @@ class TemporalOptions:
     :param payload_limit: bytes a step's output or an execution's input may take in history.
     :param local_actions: apps and ``app/action`` pairs run as local activities (quick
         steps; an action that may wait never is).
+    :param answer_timeout: seconds :meth:`TemporalRunner.resume` waits to learn whether the
+        step took the decision (to report a refused payload).
     """
 
     activity_timeout: float = 3600.0
     heartbeat_timeout: float = 60.0
     payload_limit: int = DEFAULT_PAYLOAD_LIMIT
     local_actions: frozenset[str] = LOCAL_ACTIONS
+    answer_timeout: float = 10.0
 
 
 def execution_input(
@@ -195,10 +199,39 @@ class TemporalRunner:
         self, execution_id: str, node_id: str, payload: Mapping[str, Any] | None = None
     ) -> ExecutionRecord:
         """See :meth:`Runner.resume`: the store's claim makes it exactly once; the decision
-        goes to the workflow as the ``resume`` signal."""
+        goes to the workflow as the ``resume`` signal (durable once this is sent).
+
+        Then, for up to ``options.answer_timeout`` seconds, it asks the workflow how the step
+        took the decision, so that a payload the action refuses raises
+        :class:`ValidationError` here, as with :meth:`Engine.resume` (the step waits on).
+        Past that time (no worker running, a slow resume) it returns without knowing."""
         execution, key = await self.engine.claim(execution_id, node_id)
-        await (await self.handle(execution_id)).signal("resume", args=[key, dict(payload or {})])
+        handle = await self.handle(execution_id)
+        ticket = uuid.uuid4().hex
+        await handle.signal("resume", args=[key, dict(payload or {}), ticket])
+        answer = await self._answer(handle, ticket)
+        if answer is not None and answer.get("status") == "invalid":
+            raise ValidationError(str(answer.get("error") or "the resume payload was refused"))
         return execution
+
+    async def _answer(self, handle: WorkflowHandle[Any, Any], ticket: str) -> dict[str, Any] | None:
+        """The workflow's answer to the decision ``ticket``; None if it has none in time."""
+        deadline = time.monotonic() + self.options.answer_timeout
+        interval = self.poll_interval
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                answer = await asyncio.wait_for(
+                    handle.query("answer", ticket, result_type=dict), timeout=left
+                )
+            except (TimeoutError, RPCError, WorkflowQueryFailedError):
+                return None  # no worker, or one that predates answers
+            if answer is not None:
+                return cast(dict[str, Any], answer)
+            if (await self.engine.store.get_execution(handle.id)).finished:
+                return None
+            await asyncio.sleep(min(interval, max(deadline - time.monotonic(), 0.0)))
+            interval = min(interval * 1.5, 0.5)
+        return None
 
     async def cancel(self, execution_id: str) -> ExecutionRecord:
         """See :meth:`Runner.cancel`: cancels the Temporal workflow too."""

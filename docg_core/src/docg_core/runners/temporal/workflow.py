@@ -47,13 +47,17 @@ class ExecutionWorkflow:
     ``reject`` and ``signature_completed``; ``key`` is the step key or the node id."""
 
     def __init__(self) -> None:
-        self.decisions: dict[str, list[dict[str, Any]]] = {}
+        self.decisions: dict[str, list[tuple[dict[str, Any], str | None]]] = {}
+        self.answers: dict[str, dict[str, Any]] = {}
         self.waiting: list[str] = []
 
     @workflow.signal(name="resume")
-    def resume(self, key: str, payload: dict[str, Any] | None = None) -> None:
-        """Record a decision for the waiting step ``key`` (kept until the step waits)."""
-        self.decisions.setdefault(key, []).append(dict(payload or {}))
+    def resume(
+        self, key: str, payload: dict[str, Any] | None = None, ticket: str | None = None
+    ) -> None:
+        """Record a decision for the waiting step ``key`` (kept until the step waits). With
+        a ``ticket``, the query ``answer(ticket)`` tells how the step took it."""
+        self.decisions.setdefault(key, []).append((dict(payload or {}), ticket))
 
     @workflow.signal(name="approve")
     def approve(self, key: str, payload: dict[str, Any] | None = None) -> None:
@@ -74,6 +78,13 @@ class ExecutionWorkflow:
     def waiting_steps(self) -> list[str]:
         """The keys of the steps waiting now."""
         return list(self.waiting)
+
+    @workflow.query(name="answer")
+    def answer(self, ticket: str) -> dict[str, Any] | None:
+        """How the step took the decision sent with ``ticket``: ``{"status", "error"}``,
+        status ``invalid`` when the action refused the payload (the step waits on); None
+        while it has not been taken yet."""
+        return self.answers.get(ticket)
 
     @workflow.run
     async def run(self, inp: ExecutionInput) -> str:
@@ -112,9 +123,11 @@ class ExecutionWorkflow:
             retry_policy=_STORE_RETRY,
         )
 
-    async def decision(self, key: str, node_id: str, resume_at: datetime | None) -> dict[str, Any]:
-        """The next decision for ``key`` (or its node id); ``{"timeout": true}`` at
-        ``resume_at``."""
+    async def decision(
+        self, key: str, node_id: str, resume_at: datetime | None
+    ) -> tuple[dict[str, Any], str | None]:
+        """The next decision for ``key`` (or its node id) and its ticket;
+        ``{"timeout": true}`` at ``resume_at``."""
 
         def ready() -> bool:
             return bool(self.decisions.get(key) or self.decisions.get(node_id))
@@ -126,10 +139,10 @@ class ExecutionWorkflow:
         try:
             if not ready():
                 if timeout == 0.0:
-                    return {"timeout": True}
+                    return {"timeout": True}, None
                 await workflow.wait_condition(ready, timeout=timeout)
         except TimeoutError:
-            return {"timeout": True}
+            return {"timeout": True}, None
         finally:
             self.waiting.remove(key)
         queue = self.decisions.get(key) or self.decisions[node_id]
@@ -194,8 +207,10 @@ class _TemporalWalk(NodeWalker):
         while outcome.status in ("waiting", "invalid"):
             if outcome.status == "waiting":
                 resume_at = datetime.fromisoformat(outcome.resume_at) if outcome.resume_at else None
-            step.resume_payload = await self.owner.decision(key, node.id, resume_at)
+            step.resume_payload, ticket = await self.owner.decision(key, node.id, resume_at)
             outcome = await self.activity(step, spec)
+            if ticket is not None:
+                self.owner.answers[ticket] = {"status": outcome.status, "error": outcome.error}
         if outcome.status == "failed" and not node.continue_on_error:
             raise WalkFailed(f"node {node.id!r} failed: {outcome.error}")
         self.outputs[node.id] = outcome.data_out

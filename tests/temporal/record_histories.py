@@ -91,6 +91,29 @@ FLOWS: dict[str, tuple[Any, dict[str, Any], dict[str, Any] | None]] = {
         {"name": "acme"},
         {"decision": "approved"},
     ),
+    "final-status-in-step": (  # the last step writes the execution's status itself
+        flow(
+            {
+                "id": "name",
+                "app": "formatter",
+                "action": "text",
+                "parameters": {"transform": "upper", "input": "{{trigger.name}}"},
+            },
+            {
+                "id": "ok",
+                "app": "approval",
+                "action": "request-approval",
+                "parameters": {
+                    "title": "x",
+                    "approvers": ["a@x.io", "b@x.io"],
+                    "approval_policy": "all",
+                },
+            },
+            {"id": "after", "app": "t", "action": "echo", "parameters": {"value": "{{uuid}}"}},
+        ),
+        {"name": "acme"},
+        {"decision": "approved", "decided_by": "a@x.io"},
+    ),
 }
 
 
@@ -112,6 +135,11 @@ async def main() -> None:
                 if decision is not None:
                     waiting = next(s.key for s in execution.steps if s.status == "waiting")
                     await runner.resume(execution.id, waiting, decision)
+                    if name == "final-status-in-step":  # the second approver
+                        await runner.wait(execution.id, timeout=30)
+                        await runner.resume(
+                            execution.id, waiting, {**decision, "decided_by": "b@x.io"}
+                        )
                 await env.client.get_workflow_handle(execution.id).result()
                 history = await env.client.get_workflow_handle(execution.id).fetch_history()
                 HISTORIES.mkdir(exist_ok=True)

@@ -79,7 +79,12 @@ class ExecutionInput:
 
 @dataclass
 class StepInput:
-    """One single node's run (or resume) as an activity's input; ``params`` are resolved."""
+    """One single node's run (or resume) as an activity's input; ``params`` are resolved.
+
+    The activity also writes the execution's final status when the step decides it: a
+    failure without ``continue_on_error``, the success of the ``last`` step, or a stop
+    (``ends_execution``) at the ``top_level``.
+    """
 
     execution_id: str
     organization_id: str | None
@@ -98,18 +103,23 @@ class StepInput:
     mocked: bool = False
     mock_output: Any = None
     resume_payload: dict[str, Any] | None = None
+    top_level: bool = False
+    last: bool = False
+    continue_on_error: bool = False
 
 
 @dataclass
 class StepOutcome:
     """What the workflow needs of a finished activity: status, the step's output and, when
-    it waits, until when. ``invalid`` means a resume payload was rejected (still waiting)."""
+    it waits, until when. ``invalid`` means a resume payload was rejected (still waiting);
+    ``status_written``, that the activity wrote the execution's final status."""
 
     status: str
     data_out: dict[str, Any] | None = None
     error: str | None = None
     resume_at: str | None = None
     ends_execution: bool = False
+    status_written: bool = False
 
 
 @dataclass

@@ -293,8 +293,12 @@ class _StepActivity:
         except PayloadTooLarge as exc:
             return await self.fail(StepError(str(exc), code="payload_too_large"))
         await self.save(self.step)
+        inp = self.inp
+        ends = inp.last or (outcome.ends_execution and inp.top_level)
+        if execution_status is None and outcome.status == "success" and ends:
+            execution_status, outcome.status_written = "completed", True
         if execution_status is not None:
-            await self.owner.set_status(StatusUpdate(self.inp.execution_id, execution_status))
+            await self.owner.set_status(StatusUpdate(inp.execution_id, execution_status))
         return outcome
 
     async def fail(self, error: StepError) -> StepOutcome:
@@ -307,7 +311,13 @@ class _StepActivity:
         }
         step.completed_at = utcnow()
         await self.save(step)
-        return StepOutcome("failed", data_out=step.data_out, error=error.message)
+        outcome = StepOutcome("failed", data_out=step.data_out, error=error.message)
+        if not self.inp.continue_on_error:
+            # the message the workflow's walk fails with
+            message = f"node {self.inp.node_id!r} failed: {error.message}"
+            await self.owner.set_status(StatusUpdate(self.inp.execution_id, "failed", message))
+            outcome.status_written = True
+        return outcome
 
     async def reject_payload(self, error: ValidationError) -> StepOutcome:
         """A resume payload the action refused: the step goes back to waiting."""

@@ -112,7 +112,8 @@ class ExecutionWorkflow:
         except asyncio.CancelledError:
             await self.set_status(inp.execution_id, "cancelled", "cancelled")
             raise
-        await self.set_status(inp.execution_id, status, error)
+        if not walk.status_written:
+            await self.set_status(inp.execution_id, status, error)
         return status
 
     async def set_status(self, execution_id: str, status: str, error: str | None) -> None:
@@ -167,6 +168,10 @@ class _TemporalWalk(NodeWalker):
         self.inp = inp
         self.mock = inp.mock_data or {}
         self.local = frozenset(inp.local)
+        self.top_level = {n.id for n in self.workflow.nodes}
+        top = self.workflow.nodes
+        self.last_id = top[-1].id if top and top[-1].type == "single" else None
+        self.status_written = False
 
     def now(self) -> datetime:
         return workflow.now()
@@ -199,6 +204,10 @@ class _TemporalWalk(NodeWalker):
             params=compute_parameters(node.parameters, self.scope),
             started_at=self.now().isoformat(),
             max_attempts=spec.attempts,
+            top_level=node.id in self.top_level,
+            last=node.id == self.last_id
+            or (node.id == self.until_step and node.id in self.top_level),
+            continue_on_error=node.continue_on_error,
         )
         if node.id in self.mock:
             step.mocked, step.mock_output = True, _as_output(self.mock[node.id])
@@ -211,6 +220,7 @@ class _TemporalWalk(NodeWalker):
             outcome = await self.activity(step, spec)
             if ticket is not None:
                 self.owner.answers[ticket] = {"status": outcome.status, "error": outcome.error}
+        self.status_written = outcome.status_written
         if outcome.status == "failed" and not node.continue_on_error:
             raise WalkFailed(f"node {node.id!r} failed: {outcome.error}")
         self.outputs[node.id] = outcome.data_out

@@ -108,6 +108,10 @@ class TemporalRunner:
     (:func:`~docg_core.runners.temporal.create_worker`, ``docg worker``) run the steps.
 
     :param client: a connected client, or None to connect to ``address`` on first use.
+    :param poll_interval: first interval at which :meth:`wait` reads the store (it grows to
+        0.5 s).
+    :param long_poll_after: seconds after which :meth:`wait` also long-polls the workflow's
+        result (one call to the Temporal server; not worth it for short executions).
     """
 
     def __init__(
@@ -119,7 +123,8 @@ class TemporalRunner:
         namespace: str = "default",
         task_queue: str = DEFAULT_TASK_QUEUE,
         options: TemporalOptions | None = None,
-        poll_interval: float = 0.05,
+        poll_interval: float = 0.02,
+        long_poll_after: float = 0.5,
     ) -> None:
         if client is None and address is None:
             raise ValueError("give a Temporal client or its address")
@@ -127,6 +132,7 @@ class TemporalRunner:
         self.task_queue = task_queue
         self.options = options or TemporalOptions()
         self.poll_interval = poll_interval
+        self.long_poll_after = long_poll_after
         self._client = client
         self._address = address
         self._namespace = namespace
@@ -249,37 +255,41 @@ class TemporalRunner:
         return execution
 
     async def wait(self, execution_id: str, timeout: float | None = None) -> ExecutionRecord:  # noqa: ASYNC109 - returns the state at the deadline, never raises
-        """See :meth:`Runner.wait`: the workflow's result (a long poll on the Temporal
-        server) wakes it the moment the execution finishes; the store, read with a growing
-        interval, tells when it waits."""
-        deadline = None if timeout is None else time.monotonic() + timeout
+        """See :meth:`Runner.wait`. Reads the store with a growing interval (it alone tells
+        when the execution waits); once the execution has run for ``long_poll_after``
+        seconds, the workflow's result (a long poll on the Temporal server) also wakes it
+        the moment the execution finishes, instead of up to an interval later."""
+        started = time.monotonic()
+        deadline = None if timeout is None else started + timeout
         execution = await self.engine.store.get_execution(execution_id)
-        if execution.status != "running":
-            return execution
-        closed = asyncio.ensure_future(self._closed(execution_id))
+        closed: asyncio.Future[None] | None = None
         interval = self.poll_interval
         try:
-            while True:
-                pause = interval
-                if deadline is not None:
-                    pause = min(pause, max(deadline - time.monotonic(), 0.0))
-                await asyncio.wait({closed}, timeout=pause)
+            while execution.status == "running":
+                now = time.monotonic()
+                if deadline is not None and now >= deadline:
+                    break
+                if closed is None and now - started >= self.long_poll_after:
+                    closed = asyncio.ensure_future(self._closed(execution_id))
+                pause = interval if deadline is None else min(interval, deadline - now)
+                if closed is None:
+                    await asyncio.sleep(pause)
+                else:
+                    await asyncio.wait({closed}, timeout=pause)
                 execution = await self.engine.store.get_execution(execution_id)
-                if execution.status != "running":
-                    break
-                if deadline is not None and time.monotonic() >= deadline:
-                    break
                 interval = min(interval * 1.5, 0.5)
         except BaseException:
-            closed.cancel()
+            if closed is not None:
+                closed.cancel()
             raise
-        if execution.finished and not closed.done():
-            # The workflow closes right after its final status is written: let the long poll
-            # end on its own rather than cancel it on the server.
-            self._background.add(closed)
-            closed.add_done_callback(self._background.discard)
-        else:
-            closed.cancel()
+        if closed is not None:
+            if execution.finished and not closed.done():
+                # The workflow closes right after its final status is written: let the
+                # long poll end on its own rather than cancel it on the server.
+                self._background.add(closed)
+                closed.add_done_callback(self._background.discard)
+            else:
+                closed.cancel()
         return execution
 
     async def _closed(self, execution_id: str) -> None:

@@ -81,9 +81,10 @@ class ExecutionInput:
 class StepInput:
     """One single node's run (or resume) as an activity's input; ``params`` are resolved.
 
-    The activity also writes the execution's final status when the step decides it: a
-    failure without ``continue_on_error``, the success of the ``last`` step, or a stop
-    (``ends_execution``) at the ``top_level``.
+    With ``final_status`` (set by workflow code that reads ``status_written``), the activity
+    also writes the execution's final status when the step decides it: a failure without
+    ``continue_on_error``, the success of the ``last`` step, or a stop (``ends_execution``)
+    at the ``top_level``.
     """
 
     execution_id: str
@@ -106,6 +107,7 @@ class StepInput:
     top_level: bool = False
     last: bool = False
     continue_on_error: bool = False
+    final_status: bool = False
 
 
 @dataclass

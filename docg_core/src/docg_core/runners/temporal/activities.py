@@ -295,7 +295,7 @@ class _StepActivity:
         await self.save(self.step)
         inp = self.inp
         ends = inp.last or (outcome.ends_execution and inp.top_level)
-        if execution_status is None and outcome.status == "success" and ends:
+        if execution_status is None and outcome.status == "success" and ends and inp.final_status:
             execution_status, outcome.status_written = "completed", True
         if execution_status is not None:
             await self.owner.set_status(StatusUpdate(inp.execution_id, execution_status))
@@ -312,7 +312,7 @@ class _StepActivity:
         step.completed_at = utcnow()
         await self.save(step)
         outcome = StepOutcome("failed", data_out=step.data_out, error=error.message)
-        if not self.inp.continue_on_error:
+        if self.inp.final_status and not self.inp.continue_on_error:
             # the message the workflow's walk fails with
             message = f"node {self.inp.node_id!r} failed: {error.message}"
             await self.owner.set_status(StatusUpdate(self.inp.execution_id, "failed", message))

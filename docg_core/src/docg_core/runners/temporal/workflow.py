@@ -208,6 +208,7 @@ class _TemporalWalk(NodeWalker):
             last=node.id == self.last_id
             or (node.id == self.until_step and node.id in self.top_level),
             continue_on_error=node.continue_on_error,
+            final_status=True,
         )
         if node.id in self.mock:
             step.mocked, step.mock_output = True, _as_output(self.mock[node.id])

@@ -170,8 +170,8 @@ class _StepActivity:
             step.data_in = mask_secrets(
                 to_jsonable_python(inp.params), action_cls.arguments, app, auth
             )
-            if not resuming:
-                await self.save(step)
+            if not resuming and not activity.info().is_local:
+                await self.save(step)  # a quick (local) step is recorded once, when done
             params = validate_arguments(action_cls.arguments, inp.params, node_id=inp.node_id)
             if not resuming and self.attempt == 1 and engine.before_action is not None:
                 await engine.before_action(self.execution, step)

@@ -256,9 +256,10 @@ class TemporalRunner:
 
     async def wait(self, execution_id: str, timeout: float | None = None) -> ExecutionRecord:  # noqa: ASYNC109 - returns the state at the deadline, never raises
         """See :meth:`Runner.wait`. Reads the store with a growing interval (it alone tells
-        when the execution waits); once the execution has run for ``long_poll_after``
-        seconds, the workflow's result (a long poll on the Temporal server) also wakes it
-        the moment the execution finishes, instead of up to an interval later."""
+        when the execution waits), up to 0.5 s; once the execution has run for
+        ``long_poll_after`` seconds, the workflow's result (a long poll on the Temporal
+        server) wakes it the moment the execution finishes, and the store is read at most
+        once a second."""
         started = time.monotonic()
         deadline = None if timeout is None else started + timeout
         execution = await self.engine.store.get_execution(execution_id)
@@ -277,7 +278,8 @@ class TemporalRunner:
                 else:
                     await asyncio.wait({closed}, timeout=pause)
                 execution = await self.engine.store.get_execution(execution_id)
-                interval = min(interval * 1.5, 0.5)
+                # the long poll sees the end at once: the store only has to show a wait
+                interval = min(interval * 1.5, 0.5 if closed is None else 1.0)
         except BaseException:
             if closed is not None:
                 closed.cancel()

@@ -3,15 +3,17 @@
 Variables and branch choices are resolved here, in the workflow, with ``{{now}}`` and
 ``{{uuid}}`` taken from :func:`temporalio.workflow.now` and :func:`temporalio.workflow.uuid4`,
 so a replay takes the same path; each single node runs as one activity with resolved
-parameters (a local activity for the quick ones the input lists in ``local``), and the step
-that ends the execution writes its final status. A step that waits (approval, e-signature, a long delay) waits here, on a durable
-timer and the decisions received by signal. A decision is recorded by the signal handler the
+parameters (a local activity for the quick ones the input lists in ``local``), and the
+step that ends the execution writes its final status. A step that waits (approval,
+e-signature, a long delay) waits here, on a durable timer and the decisions received by
+signal. A decision is recorded by the signal handler the
 moment it arrives and the wait reads that record, so one that arrives before the workflow
 starts waiting is kept.
 
 Changing this code changes how recorded histories replay. Keep every change that alters the
-commands issued (activities, timers, their order) behind :func:`temporalio.workflow.patched`
-or decided by recorded data (the input, an activity's result), and record a new history under ``tests/temporal/histories/`` (see
+commands issued (activities, timers, their order) behind
+:func:`temporalio.workflow.patched` or decided by recorded data (the input, an activity's
+result), and record a new history under ``tests/temporal/histories/`` (see
 ``docs/operations-temporal.md``).
 """
 

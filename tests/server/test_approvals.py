@@ -163,3 +163,40 @@ async def test_a_browser_gets_the_page_and_can_decide_with_its_form(
 async def test_unknown_and_malformed_tokens(client: httpx.AsyncClient) -> None:
     assert_problem(await client.get("/api/v1/approvals/" + "a" * 43), 404, "not-found")
     assert_problem(await client.get("/api/v1/approvals/short"), 422, "validation-error")
+
+
+async def test_with_every_approver_required_each_decides_with_their_email(
+    api: Api, client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    _, _, run = await waiting_run(
+        api,
+        client,
+        approvers=["ana@acme.example", "bia@acme.example"],
+        approval_policy="all",
+    )
+    url = path_of(run["approval_url"])
+    seen = (await client.get(url)).json()
+    assert seen["approval_policy"] == "all"
+    assert seen["pending"] == ["ana@acme.example", "bia@acme.example"]
+    page = await client.get(url, headers={"Accept": "text/html"})
+    assert "name=email type=email" in page.text
+    stranger = await client.post(f"{url}/approve", json={"email": "eve@evil.example"})
+    assert_problem(stranger, 422, "not-a-pending-approver")
+    first = await client.post(f"{url}/approve", json={"email": "ANA@acme.example"})
+    assert first.status_code == 200, first.text
+    for _ in range(50):  # the first decision is recorded in the background
+        after_first = await client.get(url)
+        if after_first.status_code == 200 and after_first.json()["pending"] == ["bia@acme.example"]:
+            break
+        await asyncio.sleep(0.05)
+    assert after_first.json()["pending"] == ["bia@acme.example"]
+    again = await client.post(f"{url}/approve", json={"email": "ana@acme.example"})
+    assert_problem(again, 422, "not-a-pending-approver")
+    second = await client.post(f"{url}/approve", json={"email": "bia@acme.example"})
+    assert second.status_code == 200, second.text
+    final = await app.state.runtime.runner.wait(run["id"], timeout=10)
+    assert final.status == "completed"
+    assert set(final.step("ok").data_out["data"]["approvals"]) == {
+        "ana@acme.example",
+        "bia@acme.example",
+    }

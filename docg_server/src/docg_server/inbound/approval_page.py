@@ -61,7 +61,15 @@ def approval_page(approval: Any, decide_url: str) -> str:
         parts.append(
             f'<form method=post action="{escape(decide_url)}">'
             "<label>Your name<input name=name maxlength=200 autocomplete=name></label>"
-            "<label>Comment<textarea name=comment rows=4 maxlength=2000></textarea></label>"
+            + (
+                "<label>Your e-mail (one of: "
+                + escape(", ".join(approval.pending))
+                + ")<input name=email type=email maxlength=320 required autocomplete=email>"
+                "</label>"
+                if approval.approval_policy == "all"
+                else ""
+            )
+            + "<label>Comment<textarea name=comment rows=4 maxlength=2000></textarea></label>"
             '<button class=approve name=decision value=approved formaction="'
             f'{escape(decide_url)}/approve">Approve</button>'
             '<button class=reject name=decision value=rejected formaction="'

@@ -26,7 +26,7 @@ from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from docg_core.errors import ExecutionError
+from docg_core.errors import ExecutionError, ValidationError
 from docg_core.storage import Storage
 
 from ..api.deps import RuntimeDep, SessionDep, StorageDep, public_base_url
@@ -54,6 +54,10 @@ class ApprovalOut(BaseModel):
     title: str | None
     message: str | None
     approvers: list[str]
+    approval_policy: Literal["any", "all"] = Field(
+        description="``all``: every approver must approve (each decides with their e-mail)."
+    )
+    pending: list[str] = Field(description="With ``all``: the approvers yet to decide.")
     document_urls: list[str] = Field(description="Signed links to the documents, short-lived.")
     workflow_name: str
     execution_id: str
@@ -69,6 +73,12 @@ class DecisionIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     name: str | None = Field(default=None, max_length=200, description="Who decides.")
+    email: str | None = Field(
+        default=None,
+        max_length=320,
+        description="The approver deciding; required when every approver must approve "
+        "(``approval_policy: all``) and then one of ``pending``.",
+    )
     comment: str | None = Field(default=None, max_length=2000)
 
 
@@ -151,11 +161,14 @@ async def _approval(
     ]
     base = f"{public_base_url(request)}/api/v1/approvals/{token}"
     approvers = waiting.data.get("approvers") or []
+    pending = waiting.data.get("pending") or []
     return ApprovalOut(
         status="expired" if waiting.expired else "pending",
         title=waiting.data.get("title"),
         message=waiting.data.get("message"),
         approvers=[str(a) for a in approvers] if isinstance(approvers, list) else [],
+        approval_policy="all" if waiting.data.get("approval_policy") == "all" else "any",
+        pending=[str(a) for a in pending] if isinstance(pending, list) else [],
         document_urls=[link for link in links if link],
         workflow_name=waiting.workflow_name,
         execution_id=waiting.execution_id,
@@ -217,16 +230,35 @@ async def _decide(
                 "this approval has expired and can no longer be decided",
                 slug="approval-expired",
             )
+        every_approver = waiting.data.get("approval_policy") == "all"
+        decided_by = details.email or details.name
+        if every_approver:
+            pending = [str(a).lower() for a in waiting.data.get("pending") or []]
+            if not details.email or details.email.strip().lower() not in pending:
+                raise HTTPProblem(
+                    422,
+                    "every approver must decide with their own e-mail; "
+                    f"still to decide: {', '.join(pending) or 'nobody'}",
+                    slug="not-a-pending-approver",
+                )
+            decided_by = details.email.strip()
         try:
             await runtime.runner.resume(
                 waiting.execution_id,
                 waiting.step_key,
-                {"decision": decision, "comment": details.comment, "decided_by": details.name},
+                {"decision": decision, "comment": details.comment, "decided_by": decided_by},
             )
         except ExecutionError:
+            if every_approver:
+                raise HTTPProblem.conflict(
+                    "another approver's decision is being recorded; try again in a moment",
+                    slug="approval-in-progress",
+                ) from None
             raise HTTPProblem.conflict(
                 "this approval was already decided", slug="approval-already-decided"
             ) from None
+        except ValidationError as exc:
+            raise HTTPProblem(422, str(exc), slug="invalid-decision") from None
     except HTTPProblem as problem:
         if form:
             return _html(

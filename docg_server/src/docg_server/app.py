@@ -27,6 +27,7 @@ from .db import create_db_engine, session_factory
 from .errors import Problem, install_exception_handlers
 from .inbound.hubspot_actions import install as install_hubspot_completion
 from .middleware import REQUEST_ID_HEADER, RequestContextMiddleware
+from .oauth import TokenRefresher
 from .runtime import Runtime
 from .storage import build_storage
 
@@ -73,7 +74,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         registry=app.state.registry,
         storage=app.state.storage,
         session_factory=app.state.session_factory,
-        connections=DatabaseConnections(app.state.session_factory, settings.keyring()),
+        connections=DatabaseConnections(
+            app.state.session_factory,
+            settings.keyring(),
+            refresher=TokenRefresher(
+                app.state.session_factory, settings.keyring(), settings=settings
+            ),
+        ),
     )
     # Runs started by HubSpot workflow actions report back to HubSpot when they finish,
     # including runs started before this process did.

@@ -13,10 +13,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import httpx
-from authlib.integrations.base_client.errors import (  # type: ignore[import-untyped]
+from authlib.integrations.base_client.errors import (
     OAuthError,
 )
-from authlib.integrations.httpx_client import AsyncOAuth2Client  # type: ignore[import-untyped]
+from authlib.integrations.httpx_client import AsyncOAuth2Client
 
 from .providers import ClientConfig
 

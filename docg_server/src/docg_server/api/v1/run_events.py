@@ -21,7 +21,7 @@ from ...events.cursor import CURSOR_PATTERN, Cursor
 from ...events.source import RunReader
 from ...events.stream import StreamTiming, run_event_stream
 from ..deps import CurrentOrg, RuntimeDep, WorkflowDep, public_base_url
-from .runs import _owned_run
+from .runs import owned_run
 
 __all__ = ["TIMING", "router"]
 
@@ -68,7 +68,7 @@ async def run_events(
     ] = None,
 ) -> Response:
     """The run's live updates as Server-Sent Events; ends once the run has finished."""
-    await _owned_run(runtime, run_id, workflow, str(org.id))
+    await owned_run(runtime, run_id, workflow, str(org.id))
     cursor = Cursor.parse(last_event_id) if last_event_id else None
     if cursor is not None and cursor.finished:
         return Response(status_code=204)

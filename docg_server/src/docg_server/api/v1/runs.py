@@ -31,7 +31,7 @@ from ..deps import CurrentOrg, RuntimeDep, SessionDep, WorkflowDep, public_base_
 from .runs_models import RunIn, RunOut, RunPage, TestRunIn, run_out, run_summary
 from .workflows import stored_document
 
-__all__ = ["MAX_WAIT_SECONDS", "engine_workflow", "invalid_run", "router"]
+__all__ = ["MAX_WAIT_SECONDS", "engine_workflow", "invalid_run", "owned_run", "router"]
 
 router = APIRouter(
     prefix="/workflows/{workflow_id}/runs", tags=["runs"], responses=problem_responses(401, 404)
@@ -90,7 +90,7 @@ def invalid_run(error: ValidationError) -> HTTPProblem:
     )
 
 
-async def _owned_run(
+async def owned_run(
     runtime: Runtime, run_id: str, workflow: Workflow, org_id: str
 ) -> ExecutionRecord:
     try:
@@ -208,7 +208,7 @@ async def get_run(
     run_id: str, workflow: WorkflowDep, org: CurrentOrg, runtime: RuntimeDep, request: Request
 ) -> RunOut:
     """A run with every step in order."""
-    execution = await _owned_run(runtime, run_id, workflow, str(org.id))
+    execution = await owned_run(runtime, run_id, workflow, str(org.id))
     return run_out(execution, public_base_url(request))
 
 
@@ -217,6 +217,6 @@ async def cancel_run(
     run_id: str, workflow: WorkflowDep, org: CurrentOrg, runtime: RuntimeDep, request: Request
 ) -> RunOut:
     """Cancel a running or waiting run; a finished one is answered unchanged."""
-    await _owned_run(runtime, run_id, workflow, str(org.id))
+    await owned_run(runtime, run_id, workflow, str(org.id))
     execution = await runtime.runner.cancel(run_id)
     return run_out(execution, public_base_url(request))

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
-from server.apikit import assert_problem, client_for, make_settings
+from server.apikit import Api, assert_problem, bearer, client_for, make_settings
 from sqlalchemy.engine import URL
 
 from docg_server import migrate
@@ -209,3 +209,29 @@ async def test_the_openapi_document_lists_every_route_and_its_problems(
     assert "Problem" in spec["components"]["schemas"]
     assert "HTTPValidationError" not in spec["components"]["schemas"]
     assert spec["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+
+
+async def test_every_connection_busy_is_a_503_with_retry_after(tmp_path: Path) -> None:
+    from docg_server import migrate
+
+    url = f"sqlite:///{tmp_path / 'docg.db'}"
+    migrate.upgrade(url)
+    app = create_app(
+        make_settings(
+            url, DATABASE_POOL_SIZE=1, DATABASE_MAX_OVERFLOW=0, DATABASE_POOL_TIMEOUT_SECONDS=1
+        )
+    )
+    try:
+        async with client_for(app) as client:
+            api = Api(client)
+            tokens = await api.signed_in()
+            with app.state.engine.connect():  # the only connection, held
+                response = await client.get(
+                    "/api/v1/workflows", headers=bearer(tokens["access_token"])
+                )
+            assert (await client.get("/readyz")).status_code == 200
+    finally:
+        await close_app(app)
+    body = assert_problem(response, 503, "service-unavailable")
+    assert response.headers["retry-after"] == "1"
+    assert "busy" in body["detail"]

@@ -43,7 +43,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     :param settings: defaults to :func:`~.config.get_settings` (the environment).
     """
     settings = settings or get_settings()
-    engine = create_db_engine(settings.DATABASE_URL)
+    engine = create_db_engine(
+        settings.DATABASE_URL,
+        pool_size=settings.DATABASE_POOL_SIZE,
+        max_overflow=settings.DATABASE_MAX_OVERFLOW,
+        pool_timeout=settings.DATABASE_POOL_TIMEOUT_SECONDS,
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -51,6 +51,12 @@ class Settings(BaseSettings):
     DOCG_ENV: Literal["development", "production"] = "development"
 
     DATABASE_URL: str = "sqlite:///./docg.db"
+    DATABASE_POOL_SIZE: PositiveInt = 20
+    DATABASE_MAX_OVERFLOW: int = 30
+    """Connections above the pool size opened under load (closed when idle again). Pool size
+    plus overflow must exceed the request threadpool (40): a request holds one connection."""
+    DATABASE_POOL_TIMEOUT_SECONDS: PositiveInt = 10
+    """How long a request waits for a free connection before answering 503 (Retry-After)."""
 
     ENCRYPTION_KEY: SecretStr | None = None
     """``kid:base64key[,kid:base64key...]``; the first encrypts (see :mod:`docg_server.crypto`)."""

@@ -31,6 +31,10 @@ def create_db_engine(url: str | URL, **kwargs: Any) -> Engine:
     """An engine for ``url``; SQLite gets foreign keys enforced and a busy timeout."""
     parsed = normalise_url(url)
     if parsed.get_backend_name() == "sqlite":
+        if parsed.database in (None, "", ":memory:"):
+            # One shared in-memory database per thread: no queue pool to size.
+            for option in ("pool_size", "max_overflow", "pool_timeout"):
+                kwargs.pop(option, None)
         engine = sa.create_engine(parsed, **kwargs)
         sa.event.listen(engine, "connect", _configure_sqlite)
         return engine

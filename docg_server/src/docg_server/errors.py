@@ -10,7 +10,8 @@ branch on it, never on ``title`` or ``detail`` (which are for people)::
     ├── status 409 conflict / invalid-status-transition
     ├── status 422 invalid-workflow                      (``problems``: node_id, field, message)
     ├── status 429 too-many-requests                     (with Retry-After)
-    └── status 503 service-unavailable
+    └── status 503 service-unavailable                  (every database connection busy:
+                                                         Retry-After)
     request validation  → 422 validation-error, ``errors`` lists each bad field and its location
     any other exception → 500 internal-error, logged; the body never holds the traceback
 
@@ -28,6 +29,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 __all__ = [
@@ -252,6 +254,16 @@ async def _handle_http(request: Request, exc: Exception) -> ProblemResponse:
     return problem_response(request, exc.status_code, detail=detail, headers=exc.headers)
 
 
+async def _handle_pool_timeout(request: Request, exc: Exception) -> ProblemResponse:
+    # Every database connection is busy: the server is overloaded, not broken.
+    return problem_response(
+        request,
+        503,
+        detail="the server is busy; try again in a moment",
+        headers={"Retry-After": "1"},
+    )
+
+
 def install_exception_handlers(app: FastAPI) -> None:
     """Answer every error the framework knows about as problem+json.
 
@@ -261,3 +273,4 @@ def install_exception_handlers(app: FastAPI) -> None:
     app.add_exception_handler(HTTPProblem, _handle_problem)
     app.add_exception_handler(RequestValidationError, _handle_validation)
     app.add_exception_handler(StarletteHTTPException, _handle_http)
+    app.add_exception_handler(sa_exc.TimeoutError, _handle_pool_timeout)

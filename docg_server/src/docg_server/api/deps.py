@@ -17,13 +17,14 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 
 import sqlalchemy as sa
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, joinedload, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
 from docg_core.plugins import Registry
 from docg_core.storage import Storage
@@ -61,7 +62,11 @@ _bearer = HTTPBearer(
 )
 
 
-def get_settings_dep(request: Request) -> Settings:
+# Dependencies that only read app.state are ``async def``: a sync one would cost a hop to the
+# threadpool on every request.
+
+
+async def get_settings_dep(request: Request) -> Settings:
     """The settings the application was created with."""
     settings: Settings = request.app.state.settings
     return settings
@@ -70,10 +75,15 @@ def get_settings_dep(request: Request) -> Settings:
 AppSettings = Annotated[Settings, Depends(get_settings_dep)]
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    # Opening a session does no I/O (a connection is checked out on first use, in the
+    # threadpool); closing it returns the connection, so that happens off the event loop.
     factory: sessionmaker[Session] = request.app.state.session_factory
-    with factory() as session:
+    session = factory()
+    try:
         yield session
+    finally:
+        await run_in_threadpool(session.close)
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
@@ -92,7 +102,8 @@ def get_current_user(
         claims = decode_access_token(settings.jwt_secret(), credentials.credentials)
     except InvalidTokenError as exc:
         raise HTTPProblem.unauthorized(str(exc)) from None
-    user = session.get(User, claims.user_id)
+    # With its organization in the same query: CurrentOrg then needs no second round trip.
+    user = session.get(User, claims.user_id, options=[joinedload(User.organization)])
     # The organization claim must still be the user's: a token never grants another tenant.
     if user is None or not user.is_active or user.organization_id != claims.organization_id:
         raise HTTPProblem.unauthorized("the access token's user no longer has access")
@@ -102,17 +113,15 @@ def get_current_user(
 CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
-def get_current_org(session: SessionDep, user: CurrentUser) -> Organization:
-    org = session.get(Organization, user.organization_id)
-    if org is None:  # deleted between the two reads; the user row cascades with it
-        raise HTTPProblem.unauthorized("the access token's user no longer has access")
-    return org
+async def get_current_org(user: CurrentUser) -> Organization:
+    # Loaded with the user (joinedload above): no I/O here.
+    return user.organization
 
 
 CurrentOrg = Annotated[Organization, Depends(get_current_org)]
 
 
-def require_role(*roles: Role) -> Callable[[User], User]:
+def require_role(*roles: Role) -> Callable[[User], Awaitable[User]]:
     """A dependency answering 403 unless the current user has one of ``roles``.
 
     Use as ``user: Annotated[User, Depends(require_role(Role.OWNER, Role.ADMIN))]``.
@@ -120,7 +129,7 @@ def require_role(*roles: Role) -> Callable[[User], User]:
     allowed = {role.value for role in roles}
     names = " or ".join(role.value for role in roles)
 
-    def check(user: CurrentUser) -> User:
+    async def check(user: CurrentUser) -> User:
         if user.role not in allowed:
             raise HTTPProblem.forbidden(f"only an organization's {names} may do this")
         return user
@@ -128,7 +137,7 @@ def require_role(*roles: Role) -> Callable[[User], User]:
     return check
 
 
-def get_registry_dep(request: Request) -> Registry:
+async def get_registry_dep(request: Request) -> Registry:
     """The registry the application was created with."""
     registry: Registry = request.app.state.registry
     return registry
@@ -137,7 +146,7 @@ def get_registry_dep(request: Request) -> Registry:
 RegistryDep = Annotated[Registry, Depends(get_registry_dep)]
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
     """The application's execution runtime."""
     runtime: Runtime = request.app.state.runtime
     return runtime
@@ -152,7 +161,7 @@ def public_base_url(request: Request) -> str:
     return settings.PUBLIC_URL.rstrip("/") or str(request.base_url).rstrip("/")
 
 
-def get_storage(request: Request) -> Storage:
+async def get_storage(request: Request) -> Storage:
     """The file storage the application was created with."""
     storage: Storage = request.app.state.storage
     return storage

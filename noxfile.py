@@ -35,6 +35,7 @@ TEST_DEPS = [
     "hatchling>=1.21",
     "moto[server]>=5",
     "python-docx>=1.1",
+    "schemathesis>=4.32",
 ]
 PYTHON = os.environ.get("DOCG_PYTHON") or None  # default: the interpreter running nox
 

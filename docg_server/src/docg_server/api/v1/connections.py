@@ -18,9 +18,6 @@ update, test, delete.
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
-import json
 import uuid
 from datetime import datetime
 from typing import Annotated, Any
@@ -47,6 +44,7 @@ from ...crypto import DecryptionError, KeyRing
 from ...errors import HTTPProblem, problem_responses
 from ...models import ConnectionStatus, DataSourceConnection, Role, User
 from ..deps import AppSettings, CurrentOrg, RegistryDep, SessionDep, require_role
+from ..pagination import decode_cursor, encode_cursor
 
 __all__ = ["ConnectionDep", "get_connection", "router"]
 
@@ -232,32 +230,6 @@ def _out(connection: DataSourceConnection, keyring: KeyRing) -> ConnectionOut:
     )
 
 
-def _encode_cursor(connection: DataSourceConnection) -> str:
-    raw = json.dumps([connection.created_at.isoformat(), str(connection.id)]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        created, ident = json.loads(raw)
-        when = datetime.fromisoformat(created)
-        if when.tzinfo is None:
-            raise ValueError("naive")
-        return when, uuid.UUID(ident)
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
-        raise _invalid(
-            [
-                {
-                    "location": "query",
-                    "field": "cursor",
-                    "message": "not a cursor returned by this API",
-                    "code": "invalid_cursor",
-                }
-            ]
-        ) from None
-
-
 def _set_status(
     factory: sessionmaker[Session], connection_id: uuid.UUID, org_id: uuid.UUID, status: str
 ) -> None:
@@ -291,7 +263,7 @@ def list_connections(
     if app_key is not None:
         query = query.where(DataSourceConnection.app_key == app_key)
     if cursor is not None:
-        created, ident = _decode_cursor(cursor)
+        created, ident = decode_cursor(cursor)
         query = query.where(
             sa.or_(
                 DataSourceConnection.created_at < created,
@@ -308,7 +280,7 @@ def list_connections(
     keyring = settings.keyring()
     return ConnectionPage(
         items=[_out(c, keyring) for c in page],
-        next_cursor=_encode_cursor(page[-1]) if len(found) > limit else None,
+        next_cursor=encode_cursor(page[-1].created_at, page[-1].id) if len(found) > limit else None,
     )
 
 

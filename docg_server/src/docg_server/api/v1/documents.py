@@ -19,7 +19,8 @@ from ...errors import HTTPProblem, problem_responses
 from ...models import GeneratedDocument
 from ...models.engine import executions
 from ..deps import CurrentOrg, SessionDep, StorageDep
-from .templates import DownloadLink, decode_cursor, download_link, encode_cursor
+from ..pagination import decode_cursor, encode_cursor
+from .templates import DownloadLink, download_link
 
 __all__ = ["router"]
 

@@ -31,9 +31,10 @@ from ...errors import HTTPProblem, problem_responses
 from ...models import Invitation, Organization, Role, User
 from ...security import hash_password, hash_refresh_token, new_refresh_token
 from ..deps import AppSettings, CurrentOrg, SessionDep, require_role
+from ..pagination import decode_cursor, encode_cursor
 from ..schemas import OrganizationOut, UserOut
 from .auth import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, _normalise_email
-from .members import MAX_PAGE_SIZE, decode_cursor, encode_cursor, lock_organization
+from .members import MAX_PAGE_SIZE, lock_organization
 
 __all__ = ["accept_router", "router"]
 

@@ -12,11 +12,7 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 import sqlalchemy as sa
@@ -27,6 +23,7 @@ from sqlalchemy.orm import Session
 from ...errors import HTTPProblem, problem_responses
 from ...models import Organization, RefreshToken, Role, User
 from ..deps import CurrentOrg, SessionDep, require_role
+from ..pagination import decode_cursor, encode_cursor
 from ..schemas import UserOut
 
 __all__ = [
@@ -81,29 +78,6 @@ def lock_organization(session: Session, organization_id: uuid.UUID) -> int | Non
         sa.select(Organization.users_limit).where(Organization.id == organization_id)
     )
     return limit
-
-
-def encode_cursor(created_at: datetime, ident: uuid.UUID) -> str:
-    """An opaque cursor for the row after (``created_at``, ``ident``)."""
-    raw = json.dumps([created_at.isoformat(), str(ident)]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    """The position an :func:`encode_cursor` cursor names; 422 for anything else."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        created, ident = json.loads(raw)
-        when = datetime.fromisoformat(created)
-        if when.tzinfo is None:
-            raise ValueError("naive")
-        return when, uuid.UUID(ident)
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
-        raise HTTPProblem(
-            422,
-            "the cursor is not one this API returned; start again without it",
-            slug="validation-error",
-        ) from None
 
 
 def _user_in(session: Session, org: Organization, user_id: uuid.UUID) -> User:

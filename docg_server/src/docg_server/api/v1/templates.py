@@ -18,11 +18,8 @@ use (``/available``), upload, register a stored file, detail, download link, del
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import hashlib
 import io
-import json
 import uuid
 import zipfile
 from collections.abc import Callable, Mapping
@@ -51,6 +48,7 @@ from ..deps import (
     StorageDep,
     require_role,
 )
+from ..pagination import decode_cursor, encode_cursor
 
 __all__ = [
     "DEFAULT_MAX_TEMPLATE_BYTES",
@@ -221,27 +219,6 @@ def max_template_bytes(settings: Settings) -> int:
     """``DOCG_MAX_TEMPLATE_BYTES`` when the settings have it, else 20 MiB."""
     value = getattr(settings, "DOCG_MAX_TEMPLATE_BYTES", None)
     return value if isinstance(value, int) and value > 0 else DEFAULT_MAX_TEMPLATE_BYTES
-
-
-def encode_cursor(created_at: datetime, ident: uuid.UUID) -> str:
-    """An opaque cursor for the row after which the next page starts."""
-    raw = json.dumps([created_at.isoformat(), str(ident)]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    """The ``(created_at, id)`` of a cursor from :func:`encode_cursor`; 422 otherwise."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        created, ident = json.loads(raw)
-        when = datetime.fromisoformat(created)
-        if when.tzinfo is None:
-            raise ValueError("naive")
-        return when, uuid.UUID(ident)
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
-        raise _invalid_field(
-            "query", "cursor", "not a cursor returned by this API", "invalid_cursor"
-        ) from None
 
 
 def _invalid_field(location: str, field: str, message: str, code: str) -> HTTPProblem:

@@ -18,9 +18,6 @@ activate, pause.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import secrets
 import uuid
 from datetime import datetime
@@ -57,6 +54,7 @@ from ..deps import (
     public_base_url,
     require_role,
 )
+from ..pagination import decode_cursor, encode_cursor
 
 __all__ = [
     "WorkflowEditor",
@@ -271,38 +269,6 @@ def lock_workflow(session: Session, workflow: Workflow) -> None:
     session.refresh(workflow, with_for_update=True)
 
 
-def _encode_cursor(workflow: Workflow) -> str:
-    raw = json.dumps([workflow.created_at.isoformat(), str(workflow.id)]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        created, ident = json.loads(raw)
-        when = datetime.fromisoformat(created)
-        if when.tzinfo is None:
-            raise ValueError("naive")
-        return when, uuid.UUID(ident)
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
-        raise HTTPProblem(
-            422,
-            "the cursor is not one this API returned; start again without it",
-            slug="validation-error",
-            title="Your request is not valid",
-            extensions={
-                "errors": [
-                    {
-                        "location": "query",
-                        "field": "cursor",
-                        "message": "not a cursor returned by this API",
-                        "code": "invalid_cursor",
-                    }
-                ]
-            },
-        ) from None
-
-
 # -- routes --------------------------------------------------------------------------------
 
 
@@ -319,7 +285,7 @@ def list_workflows(
     if status is not None:
         query = query.where(Workflow.status == status.value)
     if cursor is not None:
-        created, ident = _decode_cursor(cursor)
+        created, ident = decode_cursor(cursor)
         query = query.where(
             sa.or_(
                 Workflow.created_at < created,
@@ -329,7 +295,7 @@ def list_workflows(
     query = query.order_by(Workflow.created_at.desc(), Workflow.id.desc()).limit(limit + 1)
     found = list(session.scalars(query))
     page = found[:limit]
-    next_cursor = _encode_cursor(page[-1]) if len(found) > limit else None
+    next_cursor = encode_cursor(page[-1].created_at, page[-1].id) if len(found) > limit else None
     return WorkflowPage(
         items=[WorkflowSummary.model_validate(w) for w in page], next_cursor=next_cursor
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AppInfo",
+    "CredentialsRefresher",
     "Datastore",
     "ExecutionContext",
     "ExecutionInfo",
@@ -106,6 +107,7 @@ class ExecutionContext:
         template_filters: Mapping[str, Callable[..., Any]] | None = None,
         http_factory: Callable[[ExecutionContext], httpx.AsyncClient] | None = None,
         log: logging.Logger | logging.LoggerAdapter[logging.Logger] | None = None,
+        credentials_refresher: CredentialsRefresher | None = None,
     ) -> None:
         self.auth = auth
         self.app = app
@@ -122,6 +124,20 @@ class ExecutionContext:
         )
         self._http_factory = http_factory
         self._http: httpx.AsyncClient | None = None
+        self._credentials_refresher = credentials_refresher
+
+    async def refresh_auth(self, rejected_access_token: str) -> Mapping[str, Any] | None:
+        """New credentials after the vendor rejected ``rejected_access_token`` (HTTP 401).
+
+        Where the engine's connection provider can refresh (the server: once per connection
+        across processes, and stored), it does, and ``ctx.auth`` becomes the result; None
+        means it cannot, and the app may refresh by itself for this step.
+        """
+        if self._credentials_refresher is None:
+            return None
+        credentials = await self._credentials_refresher(rejected_access_token)
+        self.auth = credentials
+        return credentials
 
     @property
     def http(self) -> httpx.AsyncClient:
@@ -142,6 +158,10 @@ class ExecutionContext:
             self._http = None
 
 
+CredentialsRefresher = Callable[[str], Awaitable[Mapping[str, Any]]]
+"""Given the access token a vendor rejected, the connection's refreshed credentials."""
+
+
 def build_context(
     *,
     store: ExecutionStore,
@@ -155,6 +175,7 @@ def build_context(
     storage: Storage | None = None,
     template_filters: Mapping[str, Callable[..., Any]] | None = None,
     http_factory: Callable[[ExecutionContext], httpx.AsyncClient] | None = None,
+    credentials_refresher: CredentialsRefresher | None = None,
 ) -> ExecutionContext:
     """Assemble the context for one step; the datastore is scoped to the flow."""
     return ExecutionContext(
@@ -169,4 +190,5 @@ def build_context(
         storage=storage,
         template_filters=template_filters,
         http_factory=http_factory,
+        credentials_refresher=credentials_refresher,
     )

@@ -27,6 +27,7 @@ from .apps import ActionResult, BaseAction, BaseApp, validate_arguments
 from .conditions import select_branches
 from .context import (
     AppInfo,
+    CredentialsRefresher,
     ExecutionContext,
     ExecutionInfo,
     FlowInfo,
@@ -389,6 +390,7 @@ class Engine:
         auth: Mapping[str, Any] | None = None,
         trigger_output: Any = None,
         outputs: Mapping[str, Any] | None = None,
+        connection: str | None = None,
     ) -> ExecutionContext:
         return build_context(
             store=self.store,
@@ -402,7 +404,31 @@ class Engine:
             storage=self.storage,
             template_filters=self.registry.template_filters,
             http_factory=http_factory(app, transport=self.http_transport),
+            credentials_refresher=self.credentials_refresher(
+                connection, app_key=app.key, organization_id=execution.organization_id
+            ),
         )
+
+    def credentials_refresher(
+        self, connection: str | None, *, app_key: str, organization_id: str | None
+    ) -> CredentialsRefresher | None:
+        """What ``ctx.refresh_auth`` calls for a step using ``connection``: the provider's
+        ``refresh_rejected`` when it has one (the server's refreshes once per connection,
+        across processes, and stores the result), else None."""
+        refresh = getattr(self.connections, "refresh_rejected", None)
+        if connection is None or refresh is None:
+            return None
+
+        async def refresher(rejected_access_token: str) -> Mapping[str, Any]:
+            credentials: Mapping[str, Any] = await refresh(
+                connection,
+                app_key=app_key,
+                organization_id=organization_id,
+                access_token=rejected_access_token,
+            )
+            return credentials
+
+        return refresher
 
     async def _drive(
         self,
@@ -821,6 +847,7 @@ class _Run(NodeWalker):
             auth=auth,
             trigger_output=execution.trigger_data,
             outputs=self.outputs,
+            connection=node.connection,
         )
 
     async def attempts(

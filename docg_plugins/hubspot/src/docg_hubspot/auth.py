@@ -151,8 +151,14 @@ def current_credentials(ctx: ExecutionContext) -> Mapping[str, Any]:
 
 
 async def refresh(ctx: ExecutionContext) -> Mapping[str, Any]:
-    """Refresh the step's access token now; later requests of the step use the new one."""
-    new = await refresh_access_token(ctx.http, current_credentials(ctx))
+    """Refresh the step's access token now; later requests of the step use the new one.
+
+    Through the engine's connection provider when it can (a server refreshes once per
+    connection across its processes and keeps the result), else directly with HubSpot for
+    this step only."""
+    current = current_credentials(ctx)
+    stored = await ctx.refresh_auth(str(current.get("access_token") or ""))
+    new = dict(stored) if stored is not None else await refresh_access_token(ctx.http, current)
     _refreshed[ctx] = new
     ctx.logger.info("hubspot: access token refreshed")
     return new

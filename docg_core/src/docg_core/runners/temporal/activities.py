@@ -197,6 +197,9 @@ class _StepActivity:
             storage=engine.storage,
             template_filters=engine.registry.template_filters,
             http_factory=http_factory(app, transport=engine.http_transport),
+            credentials_refresher=engine.credentials_refresher(
+                inp.connection, app_key=app.key, organization_id=inp.organization_id
+            ),
         )
         heartbeat = None if activity.info().is_local else asyncio.create_task(self.heartbeat())
         try:

@@ -319,7 +319,10 @@ def main(seconds: float) -> None:
         f"ratio webhook requests / healthz requests: {webhooks['per_second'] / healthz['per_second']:.2f}"
     )
     print(f"ratio executions/s via HTTP / inline engine: {per_second / inline:.3f}")
-    print(f"server stopped on SIGTERM in {stopped_in:.1f} s (nan: killed after 30 s)")
+    if stopped_in != stopped_in:  # NaN: it did not stop by itself
+        print("server did not stop within 30 s of SIGTERM; it was killed")
+    else:
+        print(f"server stopped on SIGTERM in {stopped_in:.1f} s")
     log = server_log.read_text(errors="replace")
     print(f"server errors logged: {log.count('Traceback')} tracebacks ({server_log})")
     if "QueuePool limit" in log:

@@ -14,44 +14,14 @@ import pytest
 import sqlalchemy as sa
 from fakes.stripe import FakeStripe
 from fastapi import FastAPI
-from pydantic import SecretStr
 from server.apikit import Api, assert_problem, bearer
+from server.billing.conftest import PRICES
 
 from docg_server.billing import events as billing_events
-from docg_server.billing.gateway import install_billing
-from docg_server.config import Settings
 from docg_server.models import Organization, ProcessedEvent
 
-PRICES = {"starter": "price_starter_month", "pro": "price_pro_month", "team": "price_team_month"}
 WEBHOOK = "/api/v1/stripe/webhook"
 CUSTOMER = "cus_acme0001"
-
-
-@pytest.fixture
-def fake() -> FakeStripe:
-    stripe = FakeStripe()
-    for price in PRICES.values():
-        stripe.add_price(price)
-    return stripe
-
-
-@pytest.fixture
-def settings(settings: Settings, fake: FakeStripe) -> Settings:
-    return settings.model_copy(
-        update={
-            "STRIPE_SECRET_KEY": SecretStr(fake.api_key),
-            "STRIPE_WEBHOOK_SECRET": SecretStr(fake.webhook_secret),
-            "STRIPE_PRICE_STARTER": PRICES["starter"],
-            "STRIPE_PRICE_PRO": PRICES["pro"],
-            "STRIPE_PRICE_TEAM": PRICES["team"],
-        }
-    )
-
-
-@pytest.fixture
-def app(app: FastAPI, settings: Settings, fake: FakeStripe) -> FastAPI:
-    install_billing(app.state, settings, transport=fake.transport)
-    return app
 
 
 @pytest.fixture

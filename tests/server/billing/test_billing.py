@@ -14,45 +14,16 @@ from fakes.stripe import FakeStripe
 from fastapi import FastAPI
 from pydantic import SecretStr
 from server.apikit import Api, assert_problem, bearer, make_settings
+from server.billing.conftest import PRICES, PUBLIC
 from server.test_invitations import join, set_users_limit
 
 from docg_server.billing.gateway import install_billing
 from docg_server.config import Settings, SettingsError
 from docg_server.models import Organization
 
-PRICES = {"starter": "price_starter_month", "pro": "price_pro_month", "team": "price_team_month"}
-PUBLIC = "https://docg.example"
 SUBSCRIPTION = "/api/v1/billing/subscription"
 CHECKOUT = "/api/v1/checkout/create-session"
 PORTAL = "/api/v1/billing/portal"
-
-
-@pytest.fixture
-def fake() -> FakeStripe:
-    stripe = FakeStripe()
-    for price in PRICES.values():
-        stripe.add_price(price)
-    return stripe
-
-
-@pytest.fixture
-def settings(settings: Settings, fake: FakeStripe) -> Settings:
-    return settings.model_copy(
-        update={
-            "PUBLIC_URL": PUBLIC,
-            "STRIPE_SECRET_KEY": SecretStr(fake.api_key),
-            "STRIPE_WEBHOOK_SECRET": SecretStr(fake.webhook_secret),
-            "STRIPE_PRICE_STARTER": PRICES["starter"],
-            "STRIPE_PRICE_PRO": PRICES["pro"],
-            "STRIPE_PRICE_TEAM": PRICES["team"],
-        }
-    )
-
-
-@pytest.fixture
-def app(app: FastAPI, settings: Settings, fake: FakeStripe) -> FastAPI:
-    install_billing(app.state, settings, transport=fake.transport)
-    return app
 
 
 async def owner(api: Api) -> dict[str, str]:

@@ -184,3 +184,19 @@ async def test_a_signed_trigger_accepts_only_correctly_signed_requests(
     )
     assert accepted.status_code == 200, accepted.text
     assert accepted.json()["result"] == {"value": "SIGNED"}
+
+
+async def test_a_webhook_after_an_edit_runs_the_new_document(
+    api: Api, client: httpx.AsyncClient
+) -> None:
+    headers, workflow = await active(api, client)
+    first = await client.post(hook_path(workflow), json={"name": "acme"}, params={"sync": "true"})
+    assert first.json()["result"] == {"value": "ACME"}
+    document = docs.simple()
+    document["nodes"] = [
+        {**docs.upper("shout"), "parameters": {"transform": "lower", "input": "{{trigger.name}}"}}
+    ]
+    edited = await client.put(f"{WORKFLOWS}/{workflow['id']}", json=document, headers=headers)
+    assert edited.status_code == 200, edited.text
+    second = await client.post(hook_path(workflow), json={"name": "ACME"}, params={"sync": "true"})
+    assert second.json()["result"] == {"value": "acme"}

@@ -26,10 +26,8 @@ from docg_core.apps import TriggerType as CoreTriggerType
 from docg_core.builtin.schedule import DEFAULT_TIMEZONE, next_runs
 from docg_core.errors import DocgError, PluginError
 from docg_core.workflow import Workflow as WorkflowDocument
-from docg_core.workflow import load_workflow
 
 from .models import TriggerType, Workflow, WorkflowStatus
-from .workflows.flat import unflatten
 
 if TYPE_CHECKING:
     from .runtime import Runtime
@@ -50,6 +48,8 @@ class _Clocked:
 
 
 def _clocked_workflows(factory: sessionmaker[Session]) -> list[_Clocked]:
+    from .api.v1.runs import engine_workflow  # the routes import the runtime, which imports us
+
     with factory() as session:
         workflows = list(
             session.scalars(
@@ -61,15 +61,7 @@ def _clocked_workflows(factory: sessionmaker[Session]) -> list[_Clocked]:
         )
         found = []
         for workflow in workflows:
-            rows = list(workflow.nodes)
-            document = load_workflow(
-                unflatten(
-                    sorted(rows, key=lambda row: row.position),
-                    name=workflow.name,
-                    description=workflow.description or "",
-                    trigger=workflow.definition.get("trigger"),
-                )
-            ).model_copy(update={"id": str(workflow.id), "version": workflow.version})
+            document = engine_workflow(session, workflow)
             found.append(_Clocked(str(workflow.organization_id), document, workflow.updated_at))
         return found
 

@@ -13,6 +13,9 @@
 
 from __future__ import annotations
 
+import threading
+import uuid
+from collections import OrderedDict
 from typing import Annotated, Literal
 
 import sqlalchemy as sa
@@ -53,10 +56,32 @@ _SUMMARY_COLUMNS = (
 RUNNABLE = frozenset({WorkflowStatus.DRAFT.value, WorkflowStatus.ACTIVE.value})
 
 
+_DOCUMENTS: OrderedDict[tuple[uuid.UUID, int], WorkflowDocument] = OrderedDict()
+_DOCUMENTS_LOCK = threading.Lock()
+DOCUMENT_CACHE_SIZE = 512
+
+
 def engine_workflow(session: SessionDep, workflow: Workflow) -> WorkflowDocument:
-    """The stored workflow as the engine's document, carrying its id and version."""
-    document = load_workflow(stored_document(session, workflow))
-    return document.model_copy(update={"id": str(workflow.id), "version": workflow.version})
+    """The stored workflow as the engine's document, carrying its id and version.
+
+    Every change to a workflow's document raises its version, so documents are kept per
+    ``(id, version)``: webhooks and schedules skip reading and validating the nodes again.
+    The document returned is shared; the engine only reads it.
+    """
+    key = (workflow.id, workflow.version)
+    with _DOCUMENTS_LOCK:
+        cached = _DOCUMENTS.get(key)
+        if cached is not None:
+            _DOCUMENTS.move_to_end(key)
+            return cached
+    document = load_workflow(stored_document(session, workflow)).model_copy(
+        update={"id": str(workflow.id), "version": workflow.version}
+    )
+    with _DOCUMENTS_LOCK:
+        _DOCUMENTS[key] = document
+        while len(_DOCUMENTS) > DOCUMENT_CACHE_SIZE:
+            _DOCUMENTS.popitem(last=False)
+    return document
 
 
 def _runnable(workflow: WorkflowDep, session: SessionDep) -> tuple[Workflow, WorkflowDocument]:

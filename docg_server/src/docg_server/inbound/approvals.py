@@ -270,6 +270,14 @@ async def _decide(
     return DecisionOut(status=decision, execution_id=waiting.execution_id)
 
 
+def _page_or_problem(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """Problem answers that the approval page's form gets as an HTML page instead."""
+    responses = problem_responses(*statuses)
+    for response in responses.values():
+        response["content"]["text/html"] = {"schema": {"type": "string"}}
+    return responses
+
+
 _DECISION_DOC = {
     "requestBody": {
         "content": {
@@ -284,7 +292,7 @@ _DECISION_DOC = {
     "/{token}/approve",
     response_model=DecisionOut,
     openapi_extra=_DECISION_DOC,
-    responses=problem_responses(404, 409, 413, 415, 422),
+    responses={**problem_responses(413, 415), **_page_or_problem(404, 409, 422)},
 )
 async def approve(token: Token, request: Request, session: SessionDep, runtime: RuntimeDep) -> Any:
     """Approve: the run goes on past the approval step."""
@@ -295,7 +303,7 @@ async def approve(token: Token, request: Request, session: SessionDep, runtime: 
     "/{token}/reject",
     response_model=DecisionOut,
     openapi_extra=_DECISION_DOC,
-    responses=problem_responses(404, 409, 413, 415, 422),
+    responses={**problem_responses(413, 415), **_page_or_problem(404, 409, 422)},
 )
 async def reject(token: Token, request: Request, session: SessionDep, runtime: RuntimeDep) -> Any:
     """Reject, with an optional comment: the step's ``on_reject`` decides what follows."""

@@ -28,7 +28,8 @@ __all__ = ["API_PREFIX", "api_router"]
 
 API_PREFIX = "/api/v1"
 
-api_router = APIRouter(prefix=API_PREFIX, responses=problem_responses(500))
+# 400: a body that cannot be decoded at all (not UTF-8, broken multipart), on any route.
+api_router = APIRouter(prefix=API_PREFIX, responses=problem_responses(400, 500))
 api_router.include_router(auth.router)
 api_router.include_router(organizations.router)
 api_router.include_router(members.router)

@@ -79,6 +79,8 @@ class Runtime:
         )
         self.before_action: list[StepHook] = []
         self.after_step: list[StepHook] = []
+        self.extensions: dict[str, object] = {}
+        """State server features keep per runtime (it lives and dies with the runtime)."""
         self.engine = Engine(
             registry=registry,
             store=self.store,

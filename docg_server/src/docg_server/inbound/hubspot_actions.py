@@ -30,7 +30,6 @@ import uuid
 from collections.abc import Mapping
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
-from weakref import WeakKeyDictionary
 
 import httpx
 import sqlalchemy as sa
@@ -318,16 +317,15 @@ class CallbackCompleter:
         return True
 
 
-_completers: WeakKeyDictionary[Runtime, CallbackCompleter] = WeakKeyDictionary()
-
-
 def install(runtime: Runtime, session_factory: sessionmaker[Session]) -> CallbackCompleter:
-    """Add the completer to the runtime's after-step hooks (once; later calls return it)."""
-    completer = _completers.get(runtime)
-    if completer is None:
+    """Add the completer to the runtime's after-step hooks (once; later calls return it).
+
+    Kept on the runtime itself, so it lives and dies with it."""
+    completer = runtime.extensions.get("hubspot_completer")
+    if not isinstance(completer, CallbackCompleter):
         completer = CallbackCompleter(runtime, session_factory)
         runtime.after_step.append(completer.after_step)
-        _completers[runtime] = completer
+        runtime.extensions["hubspot_completer"] = completer
     return completer
 
 

@@ -41,7 +41,7 @@ def create_worker(
     *,
     task_queue: str = DEFAULT_TASK_QUEUE,
     max_concurrent_activities: int = 100,
-    max_concurrent_workflow_tasks: int = 100,
+    max_concurrent_workflow_tasks: int = 500,
     heartbeat_every: float = 10.0,
     payload_limit: int = DEFAULT_PAYLOAD_LIMIT,
     graceful_shutdown: float = 30.0,
@@ -50,7 +50,12 @@ def create_worker(
     """A worker running DocG's workflow and activities with ``engine`` (its store, registry,
     storage and connections). Run it with ``async with worker:`` or ``await worker.run()``;
     on shutdown, running steps get ``graceful_shutdown`` seconds to finish. ``sandboxed=True``
-    runs the workflow in Temporal's sandbox (see the note above on why it is off)."""
+    runs the workflow in Temporal's sandbox (see the note above on why it is off).
+
+    A workflow task holds its slot (``max_concurrent_workflow_tasks``) while its local
+    activities run, and a start is handed to this worker (eager start) only while a slot is
+    free; past that, the start goes through the server's task queue, which costs the server
+    three more calls. Hence many slots: an open task costs little more than its slot."""
     activities = StepActivities(
         engine, heartbeat_every=heartbeat_every, payload_limit=payload_limit
     )

@@ -109,6 +109,10 @@ class Engine:
     :param on_step: called (or awaited, if it is a coroutine function) after every step
         record is written: progress displays, a server recording documents.
     :param before_action: an :data:`ActionGuard` awaited before each step's action runs.
+    :param running_record_delay: a step's ``running`` record is written to the store only
+        once the step has run this many seconds, so a quick step costs one write (its
+        outcome) and a slow one shows as running meanwhile. ``on_step`` still sees the
+        running record at once. 0 writes it before the action starts.
     """
 
     def __init__(
@@ -123,6 +127,7 @@ class Engine:
         on_step: StepObserver | None = None,
         before_action: ActionGuard | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        running_record_delay: float = 0.25,
     ) -> None:
         self.registry = registry if registry is not None else get_registry()
         self.store: ExecutionStore = store if store is not None else InMemoryStore()
@@ -139,6 +144,7 @@ class Engine:
         self.storage = storage if storage is not None else storage_from_env()
         self.on_step = on_step
         self.before_action = before_action
+        self.running_record_delay = running_record_delay
         self._sleep = sleep
         self._tasks: dict[str, asyncio.Task[Any]] = {}
         self._cancel_requested: set[str] = set()
@@ -458,6 +464,7 @@ class Engine:
             execution.error = "cancelled"
             execution.completed_at = utcnow()
             execution.steps = list(run.steps.values())
+            await asyncio.shield(run.settle_deferred(write=True))  # what was running
             await asyncio.shield(self.store.update_execution(execution))
             if execution.id in self._cancel_requested and task is not None:
                 self._cancel_requested.discard(execution.id)
@@ -473,14 +480,41 @@ class Engine:
             execution.status, execution.completed_at = "failed", utcnow()
             execution.error = f"internal error: {type(exc).__name__}: {exc}"
             execution.steps = list(run.steps.values())
+            await run.settle_deferred(write=True)
             await self.store.update_execution(execution)
             raise
         finally:
             self._tasks.pop(execution.id, None)
+        await run.settle_deferred()
         if execution.finished:
             execution.completed_at = utcnow()
         execution.steps = list(run.steps.values())
         await self.store.update_execution(execution)
+
+
+class _DeferredWrite:
+    """A step's running record, written to the store after ``delay`` seconds unless
+    :meth:`settle` comes first (see ``Engine(running_record_delay=...)``)."""
+
+    def __init__(
+        self, store: ExecutionStore, execution_id: str, step: StepRecord, delay: float
+    ) -> None:
+        self._store, self._execution_id, self._step = store, execution_id, step
+        self._task: asyncio.Future[None] | None = None
+        self._timer = asyncio.get_running_loop().call_later(delay, self._start)
+
+    def _start(self) -> None:
+        self._task = asyncio.ensure_future(self._store.save_step(self._execution_id, self._step))
+
+    async def settle(self, *, write: bool) -> None:
+        """Cancel the write if it has not started (``write``: do it now instead), else wait
+        for it to finish."""
+        if self._task is not None:
+            await self._task
+            return
+        self._timer.cancel()
+        if write:
+            await self._store.save_step(self._execution_id, self._step)
 
 
 class _Pause(Exception):
@@ -732,14 +766,30 @@ class _Run(NodeWalker):
         self.execution = execution
         self.resume = resume
         self.mock = execution.mock_data or {}
+        self.deferred: _DeferredWrite | None = None
 
-    async def save(self, step: StepRecord) -> None:
+    async def save(self, step: StepRecord, *, defer: bool = False) -> None:
+        """Store ``step`` and tell ``on_step``. With ``defer`` (a step starting to run), the
+        store write waits ``engine.running_record_delay`` seconds and is dropped if the step's
+        next record comes first."""
         self.steps[step.key] = step
-        await self.engine.store.save_step(self.execution.id, step)
+        await self.settle_deferred()
+        delay = self.engine.running_record_delay
+        if defer and delay > 0:
+            self.deferred = _DeferredWrite(self.engine.store, self.execution.id, step, delay)
+        else:
+            await self.engine.store.save_step(self.execution.id, step)
         if self.engine.on_step is not None:
             outcome = self.engine.on_step(self.execution, step)
             if inspect.isawaitable(outcome):
                 await outcome
+
+    async def settle_deferred(self, *, write: bool = False) -> None:
+        """Drop a deferred running record that has not been written yet (``write``: write it
+        now instead); one being written is waited for."""
+        deferred, self.deferred = self.deferred, None
+        if deferred is not None:
+            await deferred.settle(write=write)
 
     async def single(self, node: Node, key: str) -> None:
         done = self.steps.get(key)
@@ -792,7 +842,7 @@ class _Run(NodeWalker):
             )
             if not resuming:
                 step.attempt = 1
-                await self.save(step)
+                await self.save(step.model_copy(), defer=True)
             params = validate_arguments(action_cls.arguments, raw_params, node_id=node.id)
             if not resuming and engine.before_action is not None:
                 await engine.before_action(self.execution, step)

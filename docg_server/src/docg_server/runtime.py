@@ -12,7 +12,7 @@ One :class:`Runtime` per application (``app.state.runtime``):
 - :attr:`Runtime.runner` — where executions run: in this process (inline), or on Temporal
   when ``TEMPORAL_ADDRESS`` is set.
 - :attr:`Runtime.run_events` — wakes the run event streams (``/runs/{id}/events``) when this
-  process writes a step or an execution's status; the streams read the store itself.
+  process's store writes a step or an execution's status; the streams read the store itself.
 
 :meth:`Runtime.run_timers` resumes waits whose time has come (delays, approval expiry,
 signature polling); the application's lifespan runs it.
@@ -132,7 +132,6 @@ class Runtime:
         # Called inside the execution's own task: what it logs next carries these ids.
         execution_id_var.set(execution.id)
         step_id_var.set(step.key if step.status == "running" else None)
-        self.run_events.notify(execution.id)
         if step.status not in ("success", "failed"):
             return
         for hook in self.after_step:

@@ -77,13 +77,17 @@ AppSettings = Annotated[Settings, Depends(get_settings_dep)]
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
     # Opening a session does no I/O (a connection is checked out on first use, in the
-    # threadpool); closing it returns the connection, so that happens off the event loop.
+    # threadpool); closing it returns the connection, so that happens off the event loop —
+    # unless the session never touched the database, which leaves nothing to release.
     factory: sessionmaker[Session] = request.app.state.session_factory
     session = factory()
     try:
         yield session
     finally:
-        await run_in_threadpool(session.close)
+        if session.in_transaction():
+            await run_in_threadpool(session.close)
+        else:
+            session.close()
 
 
 SessionDep = Annotated[Session, Depends(get_session)]

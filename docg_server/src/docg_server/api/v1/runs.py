@@ -34,7 +34,14 @@ from ..deps import CurrentOrg, RuntimeDep, SessionDep, WorkflowDep, public_base_
 from .runs_models import RunIn, RunOut, RunPage, TestRunIn, run_out, run_summary
 from .workflows import stored_document
 
-__all__ = ["MAX_WAIT_SECONDS", "engine_workflow", "invalid_run", "owned_run", "router"]
+__all__ = [
+    "MAX_WAIT_SECONDS",
+    "cached_engine_workflow",
+    "engine_workflow",
+    "invalid_run",
+    "owned_run",
+    "router",
+]
 
 router = APIRouter(
     prefix="/workflows/{workflow_id}/runs", tags=["runs"], responses=problem_responses(401, 404)
@@ -61,6 +68,16 @@ _DOCUMENTS_LOCK = threading.Lock()
 DOCUMENT_CACHE_SIZE = 512
 
 
+def cached_engine_workflow(workflow_id: uuid.UUID, version: int) -> WorkflowDocument | None:
+    """The engine document of ``workflow_id`` at ``version`` if it was built already."""
+    key = (workflow_id, version)
+    with _DOCUMENTS_LOCK:
+        cached = _DOCUMENTS.get(key)
+        if cached is not None:
+            _DOCUMENTS.move_to_end(key)
+        return cached
+
+
 def engine_workflow(session: SessionDep, workflow: Workflow) -> WorkflowDocument:
     """The stored workflow as the engine's document, carrying its id and version.
 
@@ -68,17 +85,14 @@ def engine_workflow(session: SessionDep, workflow: Workflow) -> WorkflowDocument
     ``(id, version)``: webhooks and schedules skip reading and validating the nodes again.
     The document returned is shared; the engine only reads it.
     """
-    key = (workflow.id, workflow.version)
-    with _DOCUMENTS_LOCK:
-        cached = _DOCUMENTS.get(key)
-        if cached is not None:
-            _DOCUMENTS.move_to_end(key)
-            return cached
+    cached = cached_engine_workflow(workflow.id, workflow.version)
+    if cached is not None:
+        return cached
     document = load_workflow(stored_document(session, workflow)).model_copy(
         update={"id": str(workflow.id), "version": workflow.version}
     )
     with _DOCUMENTS_LOCK:
-        _DOCUMENTS[key] = document
+        _DOCUMENTS[(workflow.id, workflow.version)] = document
         while len(_DOCUMENTS) > DOCUMENT_CACHE_SIZE:
             _DOCUMENTS.popitem(last=False)
     return document

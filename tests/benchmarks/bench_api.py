@@ -1,10 +1,10 @@
 """Benchmark `api`: the HTTP server under load, on PostgreSQL, against baselines measured in
 the same run.
 
-One ``uvicorn`` process (``--factory docg_server.app:create_app``, one worker) on a fresh
-database ``docg_bench_<random>`` (``docg db upgrade``; dropped afterwards) runs a 3-step
-workflow (webhook → formatter → formatter). A load generator in a separate process (asyncio
-+ httpx, loopback) measures:
+A ``uvicorn`` server (``--factory docg_server.app:create_app``; one worker process per CPU
+unless ``--workers`` or ``DOCG_BENCH_WORKERS`` says otherwise) on a fresh database
+``docg_bench_<random>`` (``docg db upgrade``; dropped afterwards) runs a 3-step workflow (webhook → formatter → formatter). A load generator in a separate process on loopback
+(``wrk`` when installed — Debian package ``wrk`` —, else asyncio + httpx) measures:
 
 - ``POST /api/v1/webhooks/...`` as fast as it goes (``CONCURRENCY`` in flight): requests/s and
   p99 latency; completed executions/s counted in the ``executions`` table (first start to
@@ -26,6 +26,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -144,8 +145,60 @@ def _summary(latencies: list[float], errors: int, elapsed: float) -> dict[str, A
     }
 
 
+_WRK_UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}
+
+
+def _wrk_seconds(text: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()  # type: ignore[union-attr]
+    return float(number) * _WRK_UNITS[unit]
+
+
+def load_wrk(spec: dict[str, Any]) -> dict[str, Any]:
+    """A closed-loop phase driven by ``wrk`` (a C load generator: it needs a fraction of the
+    CPU the Python one does, which on 2 cores is CPU the server keeps); its summary."""
+    with tempfile.TemporaryDirectory() as folder:
+        script = Path(folder) / "request.lua"
+        body = json.dumps(spec["json"]) if spec.get("json") is not None else None
+        lines = [f"wrk.method = {json.dumps(spec['method'])}"]
+        if body is not None:
+            lines += [
+                f"wrk.body = {json.dumps(body)}",
+                'wrk.headers["Content-Type"] = "application/json"',
+            ]
+        lines += [
+            f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}" for k, v in spec["headers"].items()
+        ]
+        script.write_text("\n".join(lines) + "\n")
+        done = subprocess.run(
+            ["wrk", "-t1", f"-c{spec['concurrency']}", f"-d{spec['seconds']:.0f}s", "--latency",
+             "-s", str(script), spec["base"] + spec["path"]],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+    out = done.stdout
+    requests = int(re.search(r"(\d+) requests in ([\d.]+)(\w+)", out).group(1))  # type: ignore[union-attr]
+    elapsed = _wrk_seconds("".join(re.search(r"requests in ([\d.]+)(\w+),", out).groups()))  # type: ignore[union-attr]
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket_errors = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
+    )
+    errors = (int(bad.group(1)) if bad else 0) + (
+        sum(int(n) for n in socket_errors.groups()) if socket_errors else 0
+    )
+    percentiles = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.MULTILINE))
+    return {
+        "requests": requests,
+        "errors": errors,
+        "per_second": requests / elapsed,
+        "p50_ms": _wrk_seconds(percentiles["50"]) * 1000,
+        "p99_ms": _wrk_seconds(percentiles["99"]) * 1000,
+    }
+
+
 def load(spec: dict[str, Any]) -> dict[str, Any]:
-    """Run one load phase in a separate process; its summary."""
+    """Run one load phase in a separate process (``wrk`` for a closed loop when it is
+    installed, else the Python generator); its summary."""
+    if "rate" not in spec and shutil.which("wrk"):
+        return load_wrk(spec)
     done = subprocess.run(
         [sys.executable, __file__, "--load", json.dumps(spec)],
         capture_output=True,
@@ -244,7 +297,7 @@ def inline_engine(seconds: float) -> float:
     return asyncio.run(run())
 
 
-def main(seconds: float) -> None:
+def main(seconds: float, workers: int) -> None:
     server_url = os.environ.get(
         "DOCG_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
     )
@@ -268,8 +321,8 @@ def main(seconds: float) -> None:
         base = f"http://127.0.0.1:{port}"
         server = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "--factory", "docg_server.app:create_app",
-             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-             "--no-access-log"],
+             "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+             "--log-level", "warning", "--no-access-log"],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=server_log.open("wb"),
@@ -309,7 +362,12 @@ def main(seconds: float) -> None:
             f"{result['errors']} errors)"
         )
 
-    print(f"api benchmark: {seconds:.0f} s per phase, {CONCURRENCY} in flight, PostgreSQL")
+    generator = "wrk" if shutil.which("wrk") else "Python (httpx); install wrk for less overhead"
+    print(
+        f"api benchmark: {seconds:.0f} s per phase, {CONCURRENCY} in flight, PostgreSQL, "
+        f"{workers} server worker process(es) on {os.cpu_count()} CPUs; load generator: "
+        f"{generator} (the fixed-rate phase always Python)"
+    )
     print(line("GET /healthz (baseline)", healthz))
     print(line("POST /webhooks/...", webhooks))
     print(f"{'completed executions':<34} {per_second:8.0f} /s     ({completed} completed)")
@@ -338,6 +396,12 @@ if __name__ == "__main__":
     parser.add_argument(
         "--seconds", type=float, default=float(os.environ.get("DOCG_BENCH_SECONDS", 30))
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=int(os.environ.get("DOCG_BENCH_WORKERS", os.cpu_count() or 1)),
+        help="server worker processes (default: one per CPU, as `docg serve --workers`)",
+    )
     parser.add_argument("--load", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.load:
@@ -345,4 +409,4 @@ if __name__ == "__main__":
         runner = _open_loop if "rate" in spec else _closed_loop
         print(json.dumps(asyncio.run(runner(spec))))
     else:
-        main(args.seconds)
+        main(args.seconds, args.workers)

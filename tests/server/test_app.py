@@ -7,10 +7,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.routing import APIRoute, iter_route_contexts
 from server.apikit import Api, assert_problem, bearer, client_for, make_settings
 from sqlalchemy.engine import URL
+from starlette.types import Message
 
 from docg_server import migrate
 from docg_server.app import close_app, create_app
@@ -103,6 +104,45 @@ async def test_an_unhandled_exception_is_a_logged_500_problem_without_the_traceb
     assert response.headers["x-content-type-options"] == "nosniff"
     [record] = [r for r in caplog.records if r.name == "docg.server"]
     assert record.exc_info is not None and "req-500" in record.getMessage()
+
+
+async def test_a_client_gone_before_its_body_was_read_is_no_server_error(
+    app: FastAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    @app.post("/test-only/read")
+    async def read(request: Request) -> dict[str, int]:
+        return {"size": len(await request.body())}
+
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return {"type": "http.disconnect"}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/test-only/read",
+        "raw_path": b"/test-only/read",
+        "query_string": b"",
+        "headers": [(b"content-type", b"application/json"), (b"content-length", b"10")],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+    }
+    with caplog.at_level(logging.INFO, logger="docg.server"):
+        await app(scope, receive, send)
+
+    assert sent == []  # nobody to answer
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    [gone] = [r for r in caplog.records if r.name == "docg.server"]
+    assert "client disconnected during POST /test-only/read" in gone.getMessage()
+    [access] = [r for r in caplog.records if r.name == "docg.server.access"]
+    assert " 499 " in access.getMessage()
 
 
 async def test_a_sane_request_id_is_echoed(client: httpx.AsyncClient) -> None:

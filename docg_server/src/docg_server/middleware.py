@@ -9,7 +9,8 @@ One pure ASGI middleware (no ``BaseHTTPMiddleware``: it would buffer and re-wrap
   (behind TLS); ``Cache-Control: no-store`` unless the route set its own, since API answers
   carry tokens and tenant data.
 - An exception no handler took is logged with its traceback and answered as a 500 problem
-  that says only the request id, never the exception.
+  that says only the request id, never the exception. A client that disconnects before its
+  body was read is no server error: one info line, status 499 in the access log, no answer.
 - One access log line per request (logger ``docg.server.access``): method, path, status,
   duration_ms. The path never has its query string, and path parameters with sensitive names
   (``{token}``) are masked: both can carry secrets.
@@ -25,7 +26,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from starlette.datastructures import MutableHeaders
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .errors import problem_response
@@ -35,6 +36,8 @@ __all__ = ["REQUEST_ID_HEADER", "RequestContextMiddleware", "request_id_var"]
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+CLIENT_CLOSED_REQUEST = 499
+"""Access-log status of a request whose client went away before it was read (as nginx logs it)."""
 
 logger = logging.getLogger("docg.server")
 access_logger = logging.getLogger("docg.server.access")
@@ -93,6 +96,14 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_headers)
+        except ClientDisconnect:
+            status_code = CLIENT_CLOSED_REQUEST
+            logger.info(
+                "client disconnected during %s %s (request id %s)",
+                scope.get("method"),
+                path,
+                request_id,
+            )
         except Exception:
             logger.exception(
                 "unhandled error in %s %s (request id %s)",

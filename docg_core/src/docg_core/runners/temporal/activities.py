@@ -27,6 +27,7 @@ from ...errors import DocgError, ExecutionNotFound, StepError, ValidationError
 from ...records import ExecutionRecord, StepRecord, WaitRecord, utcnow
 from ...retry import classify_error
 from ...workflow import load_workflow
+from ._local import status_board
 from ._messages import (
     DEFAULT_PAYLOAD_LIMIT,
     ExecutionInput,
@@ -58,6 +59,7 @@ class StepActivities:
         self.engine = engine
         self.heartbeat_every = heartbeat_every
         self.payload_limit = payload_limit
+        status_board(engine.store).add_worker(self)
 
     def all(self) -> list[Any]:
         """Every activity, for the worker."""
@@ -88,6 +90,7 @@ class StepActivities:
         execution.error = update.error
         execution.completed_at = utcnow() if execution.finished else None
         await store.update_execution(execution)
+        status_board(store).changed(update.execution_id)  # a wait in this process
 
     @activity.defn(name="docg.prepare_scheduled")
     async def prepare_scheduled(self, inp: ExecutionInput) -> ExecutionInput:

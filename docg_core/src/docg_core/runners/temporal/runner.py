@@ -7,6 +7,7 @@ import contextlib
 import os
 import time
 import uuid
+from asyncio import FIRST_COMPLETED
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
@@ -19,6 +20,7 @@ from ...engine import Engine
 from ...errors import ExecutionNotFound, Problem, ValidationError
 from ...records import ExecutionRecord, utcnow
 from ...workflow import Workflow, load_workflow
+from ._local import StatusBoard, status_board
 from ._messages import DEFAULT_PAYLOAD_LIMIT, ExecutionInput, PayloadTooLarge, check_size
 from ._retry import spec_of
 from .workflow import ExecutionWorkflow
@@ -26,6 +28,7 @@ from .workflow import ExecutionWorkflow
 __all__ = [
     "DEFAULT_TASK_QUEUE",
     "LOCAL_ACTIONS",
+    "LOCAL_POLL_INTERVAL",
     "TemporalOptions",
     "TemporalRunner",
     "execution_input",
@@ -37,6 +40,10 @@ LOCAL_ACTIONS = frozenset({"formatter", "stop"})
 """Apps (``app``) and actions (``app/action``) whose steps run as local activities: quick,
 in-process work with no calls out, run inside the workflow task on the worker that walks
 the execution, saving two round trips through the Temporal server per step."""
+
+LOCAL_POLL_INTERVAL = 0.5
+"""Seconds between the store reads of :meth:`TemporalRunner.wait` when a worker in this
+process writes to the same store (its writes wake the wait at once)."""
 
 
 @dataclass(frozen=True)
@@ -112,6 +119,8 @@ class TemporalRunner:
         0.5 s).
     :param long_poll_after: seconds after which :meth:`wait` also long-polls the workflow's
         result (one call to the Temporal server; not worth it for short executions).
+    :param wake_locally: whether a worker in this process may wake :meth:`wait` (False:
+        wait as a process without a worker does).
     """
 
     def __init__(
@@ -125,6 +134,7 @@ class TemporalRunner:
         options: TemporalOptions | None = None,
         poll_interval: float = 0.02,
         long_poll_after: float = 0.5,
+        wake_locally: bool = True,
     ) -> None:
         if client is None and address is None:
             raise ValueError("give a Temporal client or its address")
@@ -133,6 +143,7 @@ class TemporalRunner:
         self.options = options or TemporalOptions()
         self.poll_interval = poll_interval
         self.long_poll_after = long_poll_after
+        self.wake_locally = wake_locally
         self._client = client
         self._address = address
         self._namespace = namespace
@@ -252,34 +263,50 @@ class TemporalRunner:
         execution.status, execution.error = "cancelled", "cancelled"
         execution.completed_at = utcnow()
         await self.engine.store.update_execution(execution)
+        status_board(self.engine.store).changed(execution_id)
         return execution
 
     async def wait(self, execution_id: str, timeout: float | None = None) -> ExecutionRecord:  # noqa: ASYNC109 - returns the state at the deadline, never raises
-        """See :meth:`Runner.wait`. Reads the store with a growing interval (it alone tells
-        when the execution waits), up to 0.5 s; once the execution has run for
+        """See :meth:`Runner.wait`. Reads the store (it alone tells when the execution
+        waits) with a growing interval, up to 0.5 s; once the execution has run for
         ``long_poll_after`` seconds, the workflow's result (a long poll on the Temporal
         server) wakes it the moment the execution finishes, and the store is read at most
-        once a second."""
+        once a second.
+
+        With a worker in this process on the same store (:func:`create_worker` with this
+        engine), a status that worker writes wakes the wait at once; the store is then read
+        every :data:`LOCAL_POLL_INTERVAL` seconds only, for what other processes write, and
+        nothing is long-polled."""
         started = time.monotonic()
         deadline = None if timeout is None else started + timeout
-        execution = await self.engine.store.get_execution(execution_id)
+        # a board of its own, which nobody writes to, when the workers here are not to wake it
+        board = status_board(self.engine.store) if self.wake_locally else StatusBoard()
+        local = board.has_worker
         closed: asyncio.Future[None] | None = None
-        interval = self.poll_interval
+        interval = LOCAL_POLL_INTERVAL if local else self.poll_interval
         try:
-            while execution.status == "running":
-                now = time.monotonic()
-                if deadline is not None and now >= deadline:
-                    break
-                if closed is None and now - started >= self.long_poll_after:
-                    closed = asyncio.ensure_future(self._closed(execution_id))
-                pause = interval if deadline is None else min(interval, deadline - now)
-                if closed is None:
-                    await asyncio.sleep(pause)
-                else:
-                    await asyncio.wait({closed}, timeout=pause)
+            with board.watch(execution_id) as written:
                 execution = await self.engine.store.get_execution(execution_id)
-                # the long poll sees the end at once: the store only has to show a wait
-                interval = min(interval * 1.5, 0.5 if closed is None else 1.0)
+                while execution.status == "running":
+                    now = time.monotonic()
+                    if deadline is not None and now >= deadline:
+                        break
+                    if not local and closed is None and now - started >= self.long_poll_after:
+                        closed = asyncio.ensure_future(self._closed(execution_id))
+                    pause = interval if deadline is None else min(interval, deadline - now)
+                    wakes: set[asyncio.Future[Any]] = {asyncio.ensure_future(written.wait())}
+                    if closed is not None:
+                        wakes.add(closed)
+                    try:
+                        await asyncio.wait(wakes, timeout=pause, return_when=FIRST_COMPLETED)
+                    finally:
+                        for wake in wakes - {closed}:
+                            wake.cancel()
+                    written.clear()
+                    execution = await self.engine.store.get_execution(execution_id)
+                    if not local:
+                        # the long poll sees the end at once: the store only has to show a wait
+                        interval = min(interval * 1.5, 0.5 if closed is None else 1.0)
         except BaseException:
             if closed is not None:
                 closed.cancel()
@@ -320,6 +347,7 @@ class TemporalRunner:
     async def _fail(self, execution: ExecutionRecord, error: str) -> None:
         execution.status, execution.error, execution.completed_at = "failed", error, utcnow()
         await self.engine.store.update_execution(execution)
+        status_board(self.engine.store).changed(execution.id)
 
 
 def _single_nodes(flow: Workflow) -> list[Any]:

@@ -42,8 +42,8 @@ in-process work with no calls out, run inside the workflow task on the worker th
 the execution, saving two round trips through the Temporal server per step."""
 
 LOCAL_POLL_INTERVAL = 0.5
-"""Seconds between the store reads of :meth:`TemporalRunner.wait` when a worker in this
-process writes to the same store (its writes wake the wait at once)."""
+"""Seconds before the first store read of :meth:`TemporalRunner.wait` when a worker in
+this process writes to the same store (its writes wake the wait at once)."""
 
 
 @dataclass(frozen=True)
@@ -275,8 +275,8 @@ class TemporalRunner:
 
         With a worker in this process on the same store (:func:`create_worker` with this
         engine), a status that worker writes wakes the wait at once; the store is then read
-        every :data:`LOCAL_POLL_INTERVAL` seconds only, for what other processes write, and
-        nothing is long-polled."""
+        after :data:`LOCAL_POLL_INTERVAL` seconds, then once a second, for what other
+        processes write (a step that ran on another worker), and nothing is long-polled."""
         started = time.monotonic()
         deadline = None if timeout is None else started + timeout
         # a board of its own, which nobody writes to, when the workers here are not to wake it
@@ -304,9 +304,10 @@ class TemporalRunner:
                             wake.cancel()
                     written.clear()
                     execution = await self.engine.store.get_execution(execution_id)
-                    if not local:
-                        # the long poll sees the end at once: the store only has to show a wait
-                        interval = min(interval * 1.5, 0.5 if closed is None else 1.0)
+                    # a long poll or a worker here tells of the end at once: the store then
+                    # only has to show a wait, or what another process wrote
+                    quick = closed is None and not local
+                    interval = min(interval * 1.5, 0.5 if quick else 1.0)
         except BaseException:
             if closed is not None:
                 closed.cancel()

@@ -67,6 +67,11 @@ DEV_SERVER_ARGS = [
     "synchronous=off",
 ]
 """In-memory state, no journal: what a throwaway dev server needs (not for production)."""
+DEV_SERVER_GOMAXPROCS = os.environ.get("DOCG_BENCH_GOMAXPROCS", "1")
+"""Go threads running the dev server at once (its child environment only). On the two cores
+it shares with this process, one spends up to a quarter less CPU per execution than two
+(less time in Go's scheduler looking for work), and one core is still twice what it needs
+at the rates measured here. ``DOCG_BENCH_GOMAXPROCS=2`` measures with two."""
 
 
 def server_cpu() -> float:
@@ -135,6 +140,7 @@ async def main() -> None:
     inline_rate = await throughput(inline, BATCH)
     inline_latency = await latency(inline)
 
+    os.environ["GOMAXPROCS"] = DEV_SERVER_GOMAXPROCS  # read by the dev server only
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=path,
         dev_server_log_level="error",
@@ -186,7 +192,7 @@ async def main() -> None:
     print(
         f"temporal: CPU per execution: dev server {server_ms:.1f} ms, worker + client "
         f"{own_ms:.1f} ms (2 cores at most ~{2000 / (server_ms + own_ms):,.0f}/s); "
-        f"sandboxed={SANDBOXED}"
+        f"sandboxed={SANDBOXED}, dev server GOMAXPROCS={DEV_SERVER_GOMAXPROCS}"
     )
     print(
         f"temporal: the dev server alone takes {starts:,.0f} bare workflow starts/s; "

@@ -1,8 +1,8 @@
 """Benchmark `api`: the HTTP server under load, on PostgreSQL, against baselines measured in
 the same run.
 
-A ``uvicorn`` server (``--factory docg_server.app:create_app``; one worker process per CPU
-unless ``--workers`` or ``DOCG_BENCH_WORKERS`` says otherwise) on a fresh database
+The server as production runs it, ``docg serve`` (uvicorn; one worker process per CPU unless
+``--workers`` or ``DOCG_BENCH_WORKERS`` says otherwise; warnings and errors logged only) on a fresh database
 ``docg_bench_<random>`` (``docg db upgrade``; dropped afterwards) runs a 3-step workflow (webhook → formatter → formatter). A load generator in a separate process on loopback
 (``wrk`` when installed — Debian package ``wrk`` —, else asyncio + httpx) measures:
 
@@ -320,10 +320,9 @@ def main(seconds: float, workers: int) -> None:
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         server = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", "docg_server.app:create_app",
-             "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-             "--log-level", "warning", "--no-access-log"],
-            env=env,
+            [*docg_command(), "serve", "--host", "127.0.0.1", "--port", str(port),
+             "--workers", str(workers)],
+            env={**env, "DOCG_LOG_LEVEL": "WARNING", "DOCG_LOG_FORMAT": "text"},
             stdout=subprocess.DEVNULL,
             stderr=server_log.open("wb"),
         )  # fmt: skip

@@ -8,7 +8,7 @@ added to the ``docg`` command line.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -164,31 +164,36 @@ def serve(
     """Run the REST API with uvicorn; configuration comes from the environment.
 
     Logs go to stderr as ``DOCG_LOG_FORMAT`` (json or text) at ``DOCG_LOG_LEVEL``, uvicorn's
-    included; the access log is the server's own (request ids, no query strings).
+    included; the access log is the server's own (request ids, no query strings). With
+    ``--workers N`` each worker process listens on its own ``SO_REUSEPORT`` socket, so the
+    kernel spreads connections evenly between them; a worker that dies is replaced.
     """
     import uvicorn
 
     from .config import SettingsError, get_settings
     from .logging import logging_config
+    from .serving import http_protocol, reuse_port_supported, run_workers
 
     try:
         settings = get_settings()  # fail here, with the variable named, not in every worker
     except SettingsError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-    uvicorn.run(
-        "docg_server.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        reload=reload,
-        workers=None if reload else workers,
-        proxy_headers=True,
+    options: dict[str, Any] = {
+        "app": "docg_server.app:create_app",
+        "factory": True,
+        "host": host,
+        "port": port,
+        "proxy_headers": True,
+        "http": http_protocol(),  # TCP_NODELAY on every connection (see docg_server.serving)
         # uvicorn installs it in this process and in each worker (a dict, so it pickles).
-        log_config=logging_config(settings.DOCG_LOG_FORMAT, settings.DOCG_LOG_LEVEL),
-        log_level=settings.DOCG_LOG_LEVEL.lower(),
-        access_log=False,
-    )
+        "log_config": logging_config(settings.DOCG_LOG_FORMAT, settings.DOCG_LOG_LEVEL),
+        "log_level": settings.DOCG_LOG_LEVEL.lower(),
+        "access_log": False,
+    }
+    if workers > 1 and not reload and reuse_port_supported():
+        raise typer.Exit(run_workers(options, workers))
+    uvicorn.run(**options, reload=reload, workers=None if reload else workers)
 
 
 def register(cli: typer.Typer) -> None:

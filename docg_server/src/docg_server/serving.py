@@ -1,0 +1,174 @@
+"""How ``docg serve`` runs uvicorn: ``TCP_NODELAY`` on every connection, and with several
+workers, a listener per worker.
+
+With ``--workers N`` uvicorn binds the listening socket itself and leaves its ``proto`` at 0;
+accepted sockets inherit it, and asyncio only turns on ``TCP_NODELAY`` for sockets that say
+``IPPROTO_TCP``. Nagle's algorithm then holds each response's last segment until the client's
+delayed ACK: about 40 ms on every keep-alive request after the first, on Linux. These
+protocols set the option when a connection is made, whatever the listener.
+
+:func:`run_workers` supervises the worker processes, each listening on its own
+``SO_REUSEPORT`` socket, so the kernel spreads connections evenly (see :func:`listener`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib.util
+import logging
+import multiprocessing
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from multiprocessing.process import BaseProcess
+from typing import Any
+
+import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+__all__ = [
+    "NoDelayH11Protocol",
+    "http_protocol",
+    "listener",
+    "reuse_port_supported",
+    "run_workers",
+]
+
+logger = logging.getLogger("docg.server")
+
+
+def _no_delay(transport: asyncio.BaseTransport) -> None:
+    sock = transport.get_extra_info("socket")
+    if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+class NoDelayH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol, with ``TCP_NODELAY`` set on the connection."""
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        _no_delay(transport)
+        super().connection_made(transport)
+
+
+if importlib.util.find_spec("httptools") is not None:
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    class NoDelayHttpToolsProtocol(HttpToolsProtocol):
+        """uvicorn's httptools protocol, with ``TCP_NODELAY`` set on the connection."""
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            _no_delay(transport)
+            super().connection_made(transport)
+
+
+def http_protocol() -> str:
+    """The import string of the protocol for ``uvicorn.run(http=...)``: httptools when it is
+    installed (as uvicorn's ``auto`` would pick), else h11."""
+    if importlib.util.find_spec("httptools") is not None:
+        return f"{__name__}:NoDelayHttpToolsProtocol"
+    return f"{__name__}:NoDelayH11Protocol"
+
+
+# -- several worker processes, each with its own listener ------------------------------------
+
+STARTUP_FAILURE = 3
+"""Exit status of a worker that could not start (uvicorn's own, for a failed lifespan)."""
+RESTART_DELAY_SECONDS = 1.0
+STOP_TIMEOUT_SECONDS = 60.0
+"""How long the supervisor waits for its workers to finish in-flight work after SIGTERM."""
+
+
+def reuse_port_supported() -> bool:
+    """True where several listeners can share a port and the kernel spreads connections
+    over them (``SO_REUSEPORT``: Linux, the BSDs, macOS)."""
+    return hasattr(socket, "SO_REUSEPORT")
+
+
+def listener(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host:port`` that other processes may bind too
+    (``SO_REUSEPORT``): each worker has its own, so the kernel balances new connections
+    between workers. One shared listener lets whichever worker wakes first take a whole burst
+    of connections — with keep-alive clients, every later request of theirs too."""
+    family, kind, proto, _, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind(address)
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
+
+
+def _worker(options: dict[str, Any]) -> None:
+    """One worker process: uvicorn on its own listener."""
+    config = uvicorn.Config(**options)
+    try:
+        sock = listener(config.host, config.port)
+    except OSError as exc:
+        logger.error("cannot listen on %s:%s: %s", config.host, config.port, exc)
+        sys.exit(STARTUP_FAILURE)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def run_workers(options: dict[str, Any], workers: int) -> int:
+    """Run ``workers`` processes of ``uvicorn.Config(**options)``, each on its own
+    ``SO_REUSEPORT`` listener; the exit status.
+
+    A worker that dies is replaced; one that fails at start-up (the app, the settings or the
+    port) stops them all, status 1. SIGTERM or SIGINT stops every worker gracefully (each
+    finishes its requests and hands back its runs), status 0.
+    """
+    uvicorn.Config(**options)  # checks the options and sets up logging in this process too
+    context = multiprocessing.get_context("spawn")
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    signal.signal(signal.SIGINT, lambda *_: stopping.set())
+
+    def start() -> BaseProcess:
+        process = context.Process(target=_worker, args=(options,), name="docg-serve-worker")
+        process.start()
+        return process
+
+    processes = [start() for _ in range(workers)]
+    logger.info(
+        "serving on %s:%s with %d worker processes %s",
+        options["host"],
+        options["port"],
+        workers,
+        [p.pid for p in processes],
+    )
+    status = 0
+    while not stopping.wait(0.5):
+        for index, process in enumerate(processes):
+            if process.is_alive():
+                continue
+            if process.exitcode == STARTUP_FAILURE:
+                logger.error("worker %s could not start; stopping", process.pid)
+                status = 1
+                stopping.set()
+                break
+            logger.warning("worker %s exited (%s); starting another", process.pid, process.exitcode)
+            time.sleep(RESTART_DELAY_SECONDS)
+            processes[index] = start()
+    for process in processes:
+        if process.is_alive() and process.pid is not None:
+            os.kill(process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+    for process in processes:
+        process.join(max(0.0, deadline - time.monotonic()))
+        if process.is_alive():
+            logger.warning("worker %s did not stop in time; killing it", process.pid)
+            process.kill()
+            process.join()
+    return status

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from pathlib import Path
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.routing import APIRoute, iter_route_contexts
 from server.apikit import Api, assert_problem, bearer, client_for, make_settings
@@ -252,6 +254,37 @@ async def test_the_openapi_document_lists_every_route_and_its_problems(
     assert "Problem" in spec["components"]["schemas"]
     assert "HTTPValidationError" not in spec["components"]["schemas"]
     assert spec["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+
+
+async def test_a_database_that_refuses_connections_is_a_503_with_retry_after(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = f"sqlite:///{tmp_path / 'docg.db'}"
+    migrate.upgrade(url)
+    app = create_app(make_settings(url))
+    try:
+        async with client_for(app) as client:
+            tokens = await Api(client).signed_in()
+            engine = app.state.engine
+            engine.dispose()  # the next request needs a new connection, and gets none
+
+            def refuse(*args: object) -> None:
+                raise sqlite3.OperationalError("sorry, too many clients already")
+
+            sa.event.listen(engine, "do_connect", refuse)
+            with caplog.at_level(logging.WARNING, logger="docg.server"):
+                response = await client.get(
+                    "/api/v1/workflows", headers=bearer(tokens["access_token"])
+                )
+    finally:
+        await close_app(app)
+    body = assert_problem(response, 503, "service-unavailable")
+    assert response.headers["retry-after"] == "5"
+    assert "too many clients" not in response.text  # the database's words stay in the log
+    [record] = [r for r in caplog.records if r.name == "docg.server"]
+    assert record.levelno == logging.WARNING and record.exc_info is None
+    assert "too many clients" in record.getMessage()
+    assert "unavailable" in body["detail"]
 
 
 async def test_every_connection_busy_is_a_503_with_retry_after(tmp_path: Path) -> None:

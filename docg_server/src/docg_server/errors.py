@@ -10,8 +10,8 @@ branch on it, never on ``title`` or ``detail`` (which are for people)::
     ├── status 409 conflict / invalid-status-transition
     ├── status 422 invalid-workflow                      (``problems``: node_id, field, message)
     ├── status 429 too-many-requests                     (with Retry-After)
-    └── status 503 service-unavailable                  (every database connection busy:
-                                                         Retry-After)
+    └── status 503 service-unavailable                  (every database connection busy, or
+                                                         the database unavailable: Retry-After)
     request validation  → 422 validation-error, ``errors`` lists each bad field and its location
     any other exception → 500 internal-error, logged; the body never holds the traceback
 
@@ -21,6 +21,7 @@ method not allowed, request validation) to the same shape.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
@@ -44,6 +45,8 @@ __all__ = [
     "problem_responses",
     "problem_type",
 ]
+
+logger = logging.getLogger("docg.server")
 
 PROBLEM_BASE = "https://docg.dev/problems/"
 """Every problem ``type`` is this base followed by a slug (``validation-error``)."""
@@ -264,6 +267,25 @@ async def _handle_pool_timeout(request: Request, exc: Exception) -> ProblemRespo
     )
 
 
+async def _handle_database_error(request: Request, exc: Exception) -> ProblemResponse:
+    # The database refused or dropped the connection (down, restarting, out of connection
+    # slots) or gave up on the statement (deadlock, serialization failure): nothing was
+    # done, and a retry may well succeed. Logged without a traceback, once per request.
+    message = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    logger.warning(
+        "database error in %s %s: %s",
+        request.method,
+        request.url.path,
+        message[0] if message else exc,
+    )
+    return problem_response(
+        request,
+        503,
+        detail="the database is unavailable or overloaded; try again in a moment",
+        headers={"Retry-After": "5"},
+    )
+
+
 def install_exception_handlers(app: FastAPI) -> None:
     """Answer every error the framework knows about as problem+json.
 
@@ -274,3 +296,4 @@ def install_exception_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _handle_validation)
     app.add_exception_handler(StarletteHTTPException, _handle_http)
     app.add_exception_handler(sa_exc.TimeoutError, _handle_pool_timeout)
+    app.add_exception_handler(sa_exc.OperationalError, _handle_database_error)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
 import shutil
 import signal
@@ -13,14 +14,16 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from unittest import mock
 
 import pytest
 import uvicorn
+from server.apikit import make_settings
 from starlette.types import Receive, Scope, Send
 from uvicorn.server import ServerState
 
 from docg_server import migrate
-from docg_server.serving import http_protocol, reuse_port_supported
+from docg_server.serving import http_protocol, reuse_port_supported, served_app
 
 
 async def _app(scope: Scope, receive: Receive, send: Send) -> None:
@@ -154,3 +157,18 @@ def test_a_port_that_is_taken_stops_serve_with_status_1(tmp_path: Path) -> None:
         server = _serve(tmp_path, taken.getsockname()[1])
         assert server.wait(timeout=60) == 1
     assert "cannot listen on 127.0.0.1" in (tmp_path / "serve.log").read_text()
+
+
+async def test_the_served_app_freezes_what_start_up_built(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'docg.db'}"
+    migrate.upgrade(url)
+    settings = make_settings(url)
+    with mock.patch("docg_server.app.get_settings", return_value=settings):
+        app = served_app()
+    gc.unfreeze()
+    try:
+        async with app.router.lifespan_context(app):
+            frozen = gc.get_freeze_count()
+        assert frozen > 10_000
+    finally:
+        gc.unfreeze()  # a test process must not keep every app it builds

@@ -180,7 +180,7 @@ def serve(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     options: dict[str, Any] = {
-        "app": "docg_server.app:create_app",
+        "app": "docg_server.serving:served_app",
         "factory": True,
         "host": host,
         "port": port,

@@ -65,9 +65,28 @@ def test_serve_runs_the_app_factory_with_uvicorn(monkeypatch: pytest.MonkeyPatch
 
     assert result.exit_code == 0, result.output
     [(target, options)] = calls
-    assert target == "docg_server.app:create_app"
+    assert target == "docg_server.serving:served_app"
     assert options["factory"] is True
+    assert options["http"].startswith("docg_server.serving:NoDelay")
     assert (options["host"], options["port"], options["reload"]) == ("0.0.0.0", 9000, True)
+
+
+def test_serve_with_workers_supervises_a_listener_per_worker(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[tuple[dict[str, Any], int]] = []
+    monkeypatch.setattr("uvicorn.run", lambda *a, **k: pytest.fail("one shared listener"))
+    monkeypatch.setattr(
+        "docg_server.serving.run_workers", lambda options, n: calls.append((options, n)) or 0
+    )
+    monkeypatch.delenv("DOCG_ENV", raising=False)
+
+    result = docg("serve", "--port", "9000", "--workers", "3")
+
+    assert result.exit_code == 0, result.output
+    [(options, workers)] = calls
+    assert workers == 3
+    assert (options["app"], options["port"]) == ("docg_server.serving:served_app", 9000)
 
 
 def test_serve_refuses_to_start_with_an_invalid_configuration(

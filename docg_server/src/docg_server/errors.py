@@ -269,8 +269,8 @@ async def _handle_pool_timeout(request: Request, exc: Exception) -> ProblemRespo
 
 async def _handle_database_error(request: Request, exc: Exception) -> ProblemResponse:
     # The database refused or dropped the connection (down, restarting, out of connection
-    # slots) or gave up on the statement (deadlock, serialization failure): nothing was
-    # done, and a retry may well succeed. Logged without a traceback, once per request.
+    # slots) or gave up on the statement (deadlock, serialization failure): the request's
+    # transaction did not commit, and a retry may well succeed. Logged without a traceback.
     message = str(getattr(exc, "orig", None) or exc).strip().splitlines()
     logger.warning(
         "database error in %s %s: %s",

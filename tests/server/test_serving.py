@@ -172,3 +172,14 @@ async def test_the_served_app_freezes_what_start_up_built(tmp_path: Path) -> Non
         assert frozen > 10_000
     finally:
         gc.unfreeze()  # a test process must not keep every app it builds
+
+
+@linux_only
+def test_workers_that_keep_exiting_at_start_stop_the_server(tmp_path: Path) -> None:
+    options = {"app": "docg_server.no_such_module:app", "host": "127.0.0.1", "port": _free_port()}
+    code = f"from docg_server.serving import run_workers; raise SystemExit(run_workers({options!r}, 2))"
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path
+    )
+    assert done.returncode == 1, done.stderr
+    assert "could not start; stopping" in done.stderr

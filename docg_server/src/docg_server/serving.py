@@ -105,6 +105,11 @@ def http_protocol() -> str:
 STARTUP_FAILURE = 3
 """Exit status of a worker that could not start (uvicorn's own, for a failed lifespan)."""
 RESTART_DELAY_SECONDS = 1.0
+QUICK_EXIT_SECONDS = 10.0
+QUICK_EXITS_ALLOWED = 3
+"""A worker slot whose processes exit this many times in a row, each within
+``QUICK_EXIT_SECONDS`` of starting, cannot start (say, the app does not import): the server
+stops instead of restarting it forever."""
 STOP_TIMEOUT_SECONDS = 60.0
 """How long the supervisor waits for its workers to finish in-flight work after SIGTERM."""
 
@@ -151,8 +156,9 @@ def run_workers(options: dict[str, Any], workers: int) -> int:
     ``SO_REUSEPORT`` listener; the exit status.
 
     A worker that dies is replaced; one that fails at start-up (the app, the settings or the
-    port) stops them all, status 1. SIGTERM or SIGINT stops every worker gracefully (each
-    finishes its requests and hands back its runs), status 0.
+    port; or that keeps exiting right after it started) stops them all, status 1. SIGTERM or
+    SIGINT stops every worker gracefully (each finishes its requests and hands back its
+    runs), status 0.
     """
     uvicorn.Config(**options)  # checks the options and sets up logging in this process too
     context = multiprocessing.get_context("spawn")
@@ -160,25 +166,28 @@ def run_workers(options: dict[str, Any], workers: int) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
 
-    def start() -> BaseProcess:
+    def start() -> tuple[BaseProcess, float]:
         process = context.Process(target=_worker, args=(options,), name="docg-serve-worker")
         process.start()
-        return process
+        return process, time.monotonic()
 
     processes = [start() for _ in range(workers)]
+    quick_exits = [0] * workers
     logger.info(
         "serving on %s:%s with %d worker processes %s",
         options["host"],
         options["port"],
         workers,
-        [p.pid for p in processes],
+        [p.pid for p, _ in processes],
     )
     status = 0
     while not stopping.wait(0.5):
-        for index, process in enumerate(processes):
+        for index, (process, started) in enumerate(processes):
             if process.is_alive():
                 continue
-            if process.exitcode == STARTUP_FAILURE:
+            quick = time.monotonic() - started < QUICK_EXIT_SECONDS
+            quick_exits[index] = quick_exits[index] + 1 if quick else 0
+            if process.exitcode == STARTUP_FAILURE or quick_exits[index] >= QUICK_EXITS_ALLOWED:
                 logger.error("worker %s could not start; stopping", process.pid)
                 status = 1
                 stopping.set()
@@ -186,11 +195,11 @@ def run_workers(options: dict[str, Any], workers: int) -> int:
             logger.warning("worker %s exited (%s); starting another", process.pid, process.exitcode)
             time.sleep(RESTART_DELAY_SECONDS)
             processes[index] = start()
-    for process in processes:
+    for process, _ in processes:
         if process.is_alive() and process.pid is not None:
             os.kill(process.pid, signal.SIGTERM)
     deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
-    for process in processes:
+    for process, _ in processes:
         process.join(max(0.0, deadline - time.monotonic()))
         if process.is_alive():
             logger.warning("worker %s did not stop in time; killing it", process.pid)

@@ -17,13 +17,20 @@ from pathlib import Path
 from unittest import mock
 
 import pytest
+import sqlalchemy as sa
 import uvicorn
 from server.apikit import make_settings
+from sqlalchemy.engine import URL
 from starlette.types import Receive, Scope, Send
 from uvicorn.server import ServerState
 
 from docg_server import migrate
-from docg_server.serving import http_protocol, reuse_port_supported, served_app
+from docg_server.serving import (
+    connection_budget_warning,
+    http_protocol,
+    reuse_port_supported,
+    served_app,
+)
 
 
 async def _app(scope: Scope, receive: Receive, send: Send) -> None:
@@ -183,3 +190,32 @@ def test_workers_that_keep_exiting_at_start_stop_the_server(tmp_path: Path) -> N
     )
     assert done.returncode == 1, done.stderr
     assert "could not start; stopping" in done.stderr
+
+
+# -- the database connections every worker may open ------------------------------------------
+
+
+def test_sqlite_has_no_connection_budget(sqlite_url: URL) -> None:
+    assert connection_budget_warning(str(sqlite_url), per_worker=54, workers=64) is None
+
+
+@pytest.mark.postgres
+def test_workers_that_could_exhaust_postgres_connections_are_warned_about(
+    postgres_url: URL,
+) -> None:
+    url = postgres_url.render_as_string(hide_password=False)
+    engine = sa.create_engine(url, poolclass=sa.NullPool)
+    with engine.connect() as connection:
+        allowed = int(connection.exec_driver_sql("SHOW max_connections").scalar_one())
+    engine.dispose()
+    fits = (allowed - 3) // 2
+    assert connection_budget_warning(url, per_worker=fits, workers=2) is None
+    warning = connection_budget_warning(url, per_worker=fits + 1, workers=2)
+    assert warning is not None
+    assert f"up to {2 * (fits + 1)} database connections" in warning
+    assert f"PostgreSQL accepts {allowed}" in warning
+
+
+def test_an_unreachable_postgres_is_left_to_readyz() -> None:
+    url = f"postgresql+psycopg://nobody@127.0.0.1:{_free_port()}/nothing?connect_timeout=2"
+    assert connection_budget_warning(url, per_worker=54, workers=2) is None

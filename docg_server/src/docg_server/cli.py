@@ -170,9 +170,16 @@ def serve(
     """
     import uvicorn
 
+    from docg_core.sqlstore import POSTGRES_POOL_SIZE
+
     from .config import SettingsError, get_settings
     from .logging import logging_config
-    from .serving import http_protocol, reuse_port_supported, run_workers
+    from .serving import (
+        connection_budget_warning,
+        http_protocol,
+        reuse_port_supported,
+        run_workers,
+    )
 
     try:
         settings = get_settings()  # fail here, with the variable named, not in every worker
@@ -191,6 +198,10 @@ def serve(
         "log_level": settings.DOCG_LOG_LEVEL.lower(),
         "access_log": False,
     }
+    per_worker = settings.DATABASE_POOL_SIZE + settings.DATABASE_MAX_OVERFLOW + POSTGRES_POOL_SIZE
+    warning = connection_budget_warning(settings.DATABASE_URL, per_worker, workers)
+    if warning is not None:
+        typer.echo(f"warning: {warning}", err=True)
     if workers > 1 and not reload and reuse_port_supported():
         raise typer.Exit(run_workers(options, workers))
     uvicorn.run(**options, reload=reload, workers=None if reload else workers)

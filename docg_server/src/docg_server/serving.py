@@ -35,6 +35,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 __all__ = [
     "NoDelayH11Protocol",
+    "connection_budget_warning",
     "http_protocol",
     "listener",
     "reuse_port_supported",
@@ -206,3 +207,39 @@ def run_workers(options: dict[str, Any], workers: int) -> int:
             process.kill()
             process.join()
     return status
+
+
+# -- database connections for every worker ---------------------------------------------------
+
+RESERVED_CONNECTIONS = 3
+"""PostgreSQL's ``superuser_reserved_connections`` default: slots ordinary clients never get."""
+
+
+def connection_budget_warning(url: str, per_worker: int, workers: int) -> str | None:
+    """A warning when ``workers`` processes, each opening up to ``per_worker`` connections,
+    could need more than the PostgreSQL server at ``url`` accepts; None when they fit (or
+    for SQLite, or when the server cannot be asked now — ``/readyz`` tells about that)."""
+    import sqlalchemy as sa
+
+    from .db import create_db_engine, normalise_url
+
+    if normalise_url(url).get_backend_name() != "postgresql":
+        return None
+    engine = create_db_engine(url, poolclass=sa.NullPool)
+    try:
+        with engine.connect() as connection:
+            allowed = int(connection.exec_driver_sql("SHOW max_connections").scalar_one())
+    except sa.exc.SQLAlchemyError:
+        return None
+    finally:
+        engine.dispose()
+    needed = per_worker * workers
+    if needed <= allowed - RESERVED_CONNECTIONS:
+        return None
+    return (
+        f"{workers} worker(s) may open up to {needed} database connections "
+        f"({per_worker} each: DATABASE_POOL_SIZE + DATABASE_MAX_OVERFLOW + 4 for the run "
+        f"store) but PostgreSQL accepts {allowed} (max_connections, {RESERVED_CONNECTIONS} "
+        "of them reserved); under load requests would answer 503. Raise max_connections or "
+        "lower DATABASE_MAX_OVERFLOW"
+    )

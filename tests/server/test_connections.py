@@ -35,7 +35,7 @@ from docg_server.app import close_app, create_app
 from docg_server.config import Settings
 from docg_server.connections import DatabaseConnections
 from docg_server.crypto import KeyRing, generate_key
-from docg_server.models import DataSourceConnection, Role
+from docg_server.models import DataSourceConnection, Role, Workflow
 
 CONNECTIONS = "/api/v1/connections"
 GOOD_KEY = "sk-good-0123456789"
@@ -355,6 +355,59 @@ async def test_delete_answers_204_and_the_connection_is_gone(
     assert_problem(await client.get(url, headers=headers), 404, "not-found")
     with app.state.session_factory() as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(DataSourceConnection)) == 0
+
+
+async def _workflow(
+    client: httpx.AsyncClient, headers: Any, name: str, trigger: Any = None, **node: Any
+) -> str:
+    body = {
+        "name": name,
+        "trigger": trigger or {"app": "manual", "key": "manual"},
+        "nodes": [{"id": "me", "app": "vendor", "action": "whoami", **node}],
+    }
+    response = await client.post("/api/v1/workflows", json=body, headers=headers)
+    assert response.status_code == 201, response.text
+    workflow_id: str = response.json()["id"]
+    return workflow_id
+
+
+async def test_deleting_a_connection_workflows_use_is_a_409_naming_them_unless_forced(
+    api: Api, app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    headers = await owner(api)
+    created = await create(client, headers)
+    other = await create(client, headers, name="vendor-spare")
+    renewals = await _workflow(client, headers, "Renewals", connection="vendor-main")
+    await _workflow(client, headers, "Unrelated", connection="vendor-spare")
+    await _workflow(client, headers, "No connection")
+    archived = await _workflow(client, headers, "Old renewals", connection="vendor-main")
+    with app.state.session_factory() as session:
+        session.execute(
+            sa.update(Workflow).where(Workflow.id == uuid.UUID(archived)).values(status="archived")
+        )
+        session.commit()
+    hooked = {"app": "webhook", "key": "catch-hook", "connection": "vendor-main"}
+    by_trigger = await _workflow(client, headers, "Hooked", trigger=hooked)
+    url = f"{CONNECTIONS}/{created['id']}"
+
+    refused = await client.delete(url, headers=headers)
+
+    body = assert_problem(refused, 409, "connection-in-use")
+    assert body["workflows"] == [
+        {"id": by_trigger, "name": "Hooked"},
+        {"id": renewals, "name": "Renewals"},
+    ]
+    assert (
+        "2 workflow(s)" in body["detail"]
+        and "'Renewals'" in body["detail"]
+        and "?force=true" in body["detail"]
+    )
+    assert (await client.get(url, headers=headers)).status_code == 200  # still there
+    forced = await client.delete(url, params={"force": "true"}, headers=headers)
+    assert forced.status_code == 204
+    assert_problem(await client.get(url, headers=headers), 404, "not-found")
+    unused = await client.delete(f"{CONNECTIONS}/{other['id']}", headers=headers)
+    assert_problem(unused, 409, "connection-in-use")  # "Unrelated" uses this one
 
 
 # -- the connection test ------------------------------------------------------------------

@@ -42,7 +42,15 @@ from ...connections import (
 )
 from ...crypto import DecryptionError, KeyRing
 from ...errors import HTTPProblem, problem_responses
-from ...models import ConnectionStatus, DataSourceConnection, Role, User
+from ...models import (
+    ConnectionStatus,
+    DataSourceConnection,
+    Role,
+    User,
+    Workflow,
+    WorkflowNode,
+    WorkflowStatus,
+)
 from ..deps import AppSettings, CurrentOrg, RegistryDep, SessionDep, require_role
 from ..pagination import decode_cursor, encode_cursor
 
@@ -418,17 +426,58 @@ async def check_connection(
     return ConnectionTestOut(tested=tested, ok=ok, message=message, status=new_status)
 
 
+def _workflows_using(session: Session, connection: DataSourceConnection) -> list[Workflow]:
+    """The organization's workflows (not archived) with a node or trigger naming it."""
+    name = connection.name
+    in_nodes = sa.select(WorkflowNode.workflow_id).where(
+        WorkflowNode.config["connection"].as_string() == name
+    )
+    in_trigger = Workflow.definition[("trigger", "connection")].as_string() == name
+    return list(
+        session.scalars(
+            sa.select(Workflow)
+            .where(
+                Workflow.organization_id == connection.organization_id,
+                Workflow.status != WorkflowStatus.ARCHIVED.value,
+                sa.or_(Workflow.id.in_(in_nodes), in_trigger),
+            )
+            .order_by(Workflow.name, Workflow.id)
+        )
+    )
+
+
 @router.delete(
     "/{connection_id}",
     status_code=204,
     response_class=Response,
-    responses=problem_responses(403, 404, 422),
+    responses=problem_responses(403, 404, 409, 422),
 )
 def delete_connection(
-    connection: ConnectionDep, session: SessionDep, _editor: ConnectionEditor
+    connection: ConnectionDep,
+    session: SessionDep,
+    _editor: ConnectionEditor,
+    force: Annotated[
+        bool, Query(description="Delete it even if workflows use it (their steps then fail).")
+    ] = False,
 ) -> Response:
-    """Delete the connection and its credentials (owners and admins); nodes naming it fail
-    until another connection takes the name."""
+    """Delete the connection and its credentials (owners and admins).
+
+    While a workflow that is not archived names it (a node or its trigger) the answer is 409
+    ``connection-in-use`` listing them, unless ``force``: its nodes would fail until another
+    connection takes the name.
+    """
+    users = [] if force else _workflows_using(session, connection)
+    if users:
+        names = ", ".join(repr(w.name) for w in users[:5])
+        if len(users) > 5:
+            names += " and others"
+        raise HTTPProblem(
+            409,
+            f"{len(users)} workflow(s) use connection {connection.name!r}: {names}; change "
+            "them first, or delete with ?force=true",
+            slug="connection-in-use",
+            extensions={"workflows": [{"id": str(w.id), "name": w.name} for w in users]},
+        )
     session.execute(sa.delete(DataSourceConnection).where(DataSourceConnection.id == connection.id))
     session.commit()
     return Response(status_code=204)

@@ -40,34 +40,12 @@ from typing import Any
 
 import httpx
 import sqlalchemy as sa
+from _flow import FLOW_DOCUMENT, TRIGGER  # this folder (scripts run from it)
 
 CONCURRENCY = 32
 FIXED_RATE = 200.0
 PASSWORD = "correct horse battery"
-FLOW = {
-    "name": "bench",
-    "trigger": {"app": "webhook", "key": "catch-hook", "parameters": {}},
-    "nodes": [
-        {
-            "id": "name",
-            "app": "formatter",
-            "action": "text",
-            "parameters": {"transform": "upper", "input": "{{trigger.deal.name}}"},
-        },
-        {
-            "id": "amount",
-            "app": "formatter",
-            "action": "number",
-            "parameters": {
-                "transform": "format",
-                "input": "{{trigger.deal.amount}}",
-                "locale": "en-US",
-                "decimals": 2,
-            },
-        },
-    ],
-}
-TRIGGER = {"deal": {"name": "acme renewal", "amount": 18450.9}}
+FLOW = FLOW_DOCUMENT
 
 
 # -- the load generator (runs in its own process) ------------------------------------------

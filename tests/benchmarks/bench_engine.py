@@ -16,6 +16,8 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable
 
+from _flow import FLOW_DOCUMENT, TRIGGER  # this folder (scripts run from it)
+
 from docg_core import Engine, InMemoryStore, Workflow
 from docg_core.builtin.formatter import FormatterApp, NumberAction, TextAction
 from docg_core.plugins import get_registry
@@ -24,32 +26,7 @@ from docg_core.testing import run_action
 
 os.environ.setdefault("DOCG_PLUGINS", "")
 
-FLOW = Workflow.model_validate(
-    {
-        "name": "bench",
-        "trigger": {"app": "webhook", "key": "catch-hook"},
-        "nodes": [
-            {
-                "id": "name",
-                "app": "formatter",
-                "action": "text",
-                "parameters": {"transform": "upper", "input": "{{trigger.deal.name}}"},
-            },
-            {
-                "id": "amount",
-                "app": "formatter",
-                "action": "number",
-                "parameters": {
-                    "transform": "format",
-                    "input": "{{trigger.deal.amount}}",
-                    "locale": "en-US",
-                    "decimals": 2,
-                },
-            },
-        ],
-    }
-)
-TRIGGER = {"deal": {"name": "acme renewal", "amount": 18450.9}}
+FLOW = Workflow.model_validate(FLOW_DOCUMENT)
 
 
 async def rate(make: Callable[[], Awaitable[object]], seconds: float = 3.0) -> float:

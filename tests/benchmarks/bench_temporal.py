@@ -21,6 +21,7 @@ import subprocess
 import time
 import uuid
 
+from _flow import FLOW_DOCUMENT, TRIGGER  # this folder (scripts run from it)
 from temporalio.testing import WorkflowEnvironment
 
 from docg_core import Engine, InMemoryStore, Workflow
@@ -30,32 +31,7 @@ from docg_core.runners.temporal import TemporalRunner, create_worker
 
 os.environ.setdefault("DOCG_PLUGINS", "")
 
-FLOW = Workflow.model_validate(
-    {
-        "name": "bench",
-        "trigger": {"app": "webhook", "key": "catch-hook"},
-        "nodes": [
-            {
-                "id": "name",
-                "app": "formatter",
-                "action": "text",
-                "parameters": {"transform": "upper", "input": "{{trigger.deal.name}}"},
-            },
-            {
-                "id": "amount",
-                "app": "formatter",
-                "action": "number",
-                "parameters": {
-                    "transform": "format",
-                    "input": "{{trigger.deal.amount}}",
-                    "locale": "en-US",
-                    "decimals": 2,
-                },
-            },
-        ],
-    }
-)
-TRIGGER = {"deal": {"name": "acme renewal", "amount": 18450.9}}
+FLOW = Workflow.model_validate(FLOW_DOCUMENT)
 BATCH = 400
 CONCURRENCY = 200
 SANDBOXED = os.environ.get("DOCG_BENCH_SANDBOX", "0") == "1"
